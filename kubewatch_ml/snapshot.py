@@ -29,6 +29,10 @@ WorkloadKey = tuple[str, str, str]  # (kind, namespace, name)
 _EMPTY: Mapping = MappingProxyType({})
 
 
+def _empty_map() -> Mapping:
+    return _EMPTY
+
+
 @dataclass(frozen=True)
 class ClusterInfo:
     context: str = ""
@@ -55,25 +59,25 @@ class KindState:
 class ClusterSnapshot:
     taken_at: float
     cluster: ClusterInfo = ClusterInfo()
-    nodes: Mapping[str, Node] = _EMPTY  # by name
-    pods: Mapping[str, Pod] = _EMPTY  # by uid
-    namespaces: Mapping[str, Namespace] = _EMPTY  # by name
+    nodes: Mapping[str, Node] = field(default_factory=_empty_map)  # by name
+    pods: Mapping[str, Pod] = field(default_factory=_empty_map)  # by uid
+    namespaces: Mapping[str, Namespace] = field(default_factory=_empty_map)  # by name
     quotas: tuple[ResourceQuota, ...] = ()
     limit_ranges: tuple[LimitRange, ...] = ()
     hpas: tuple[Hpa, ...] = ()
-    workloads: Mapping[WorkloadKey, Workload] = _EMPTY  # deployments, statefulsets, replicasets, daemonsets, jobs
+    workloads: Mapping[WorkloadKey, Workload] = field(default_factory=_empty_map)  # deployments, statefulsets, replicasets, daemonsets, jobs
     events: tuple[Event, ...] = ()
     pdbs: tuple[PodDisruptionBudget, ...] = ()
     network_policies: tuple[NetworkPolicy, ...] = ()
     services: tuple[Service, ...] = ()
-    kinds: Mapping[str, KindState] = _EMPTY  # by plural resource name
+    kinds: Mapping[str, KindState] = field(default_factory=_empty_map)  # by plural resource name
     # indexes (values are pod uids)
-    pods_by_node: Mapping[str, tuple[str, ...]] = _EMPTY
-    pods_by_namespace: Mapping[str, tuple[str, ...]] = _EMPTY
+    pods_by_node: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)
+    pods_by_namespace: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)
     # pods by their top controller: (Deployment|StatefulSet|DaemonSet|Job|ReplicaSet, ns, name)
-    pods_by_workload: Mapping[WorkloadKey, tuple[str, ...]] = _EMPTY
-    nodes_by_zone: Mapping[str, tuple[str, ...]] = _EMPTY  # zone ("" if unlabelled) -> node names
-    events_by_object: Mapping[tuple[str, str, str], tuple[Event, ...]] = _EMPTY  # (kind, ns, name)
+    pods_by_workload: Mapping[WorkloadKey, tuple[str, ...]] = field(default_factory=_empty_map)
+    nodes_by_zone: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)  # zone ("" if unlabelled) -> node names
+    events_by_object: Mapping[tuple[str, str, str], tuple[Event, ...]] = field(default_factory=_empty_map)  # (kind, ns, name)
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
