@@ -133,3 +133,107 @@ def cluster() -> ClusterSnapshot:
 @pytest.fixture
 def metrics() -> MetricsSnapshot:
     return sample_metrics()
+
+
+def sample_analysis(taken_at: float = T0, *, hostile: bool = True):
+    """A hand-built Analysis (independent of analysis/ code) matching sample_cluster()."""
+    from kubewatch_ml.analysis import models as m
+
+    bad = HOSTILE if hostile else "plain"
+    qrow = m.QuotaRow(key="team-vision/gpu-quota/requests.nvidia.com/gpu", namespace="team-vision", quota="gpu-quota",
+                      resource="requests.nvidia.com/gpu", unit="count", used=7, hard=8, ratio=0.875, percent=87.5, level="ok")
+    qbad = m.QuotaRow(key=f"evil/{bad}/pods", namespace="evil", quota=bad, resource="pods", unit="count", used=10,
+                      hard=10, ratio=1.0, percent=100.0, level="fully_used")
+    nsq = lambda ns, rows, level, ratio: m.NamespaceQuota(
+        key=ns, namespace=ns, has_quota=True, quotas=tuple(r.quota for r in rows), rows=tuple(rows), level=level,
+        max_ratio=ratio, prod=False, pods=2, cpu_requested_m=4000, memory_requested=16 * 2**30, gpu_requested=7,
+        cpu_limit_m=0, memory_limit=0, cpu_used_cores=3.0, memory_used=9e9, cpu_idle_reserved_m=1000,
+        memory_idle_reserved=int(16 * 2**30 - 9e9), cpu_usage_ratio=0.75, memory_usage_ratio=0.52,
+        gpus_allocated=7, gpus_idle=3)
+    quotas = m.QuotaView(rows=(nsq("evil", [qbad], "fully_used", 1.0), nsq("team-vision", [qrow], "ok", 0.875)),
+                         quota_rows=(qbad, qrow), without_quota=("team-nlp",))
+    dev = lambda node, i, pod: m.GpuDeviceRow(
+        key=f"{node}/{i}", node=node, gpu=str(i), uuid=f"GPU-{node}-{i}", model="NVIDIA A100-SXM4-80GB", mig_profile="",
+        util=85.0 if pod else 0.0, fb_used_mib=40000.0, fb_total_mib=81920.0, mem_percent=48.8, power_w=300.0,
+        temp_c=60.0, xid=0, namespace="team-vision" if pod else "", pod=pod, container="main" if pod else "",
+        allocated=bool(pod), idle=False, util_avg_30m=80.0 if pod else None,
+        util_history=tuple(float((i * 7 + k * 13) % 100) for k in range(20)))
+    gnode = lambda node, zone, req, cordoned: m.GpuNodeRow(
+        key=node, node=node, product="NVIDIA-A100-SXM4-80GB", zone=zone, instance_type="p4d.24xlarge", allocatable=8,
+        requested=req, free=8 - req, mig=(), pods=(m.GpuPodRef(key=f"team-vision/{node}-pod", namespace="team-vision",
+        name=f"{node}-pod", gpus=req, mig=(), phase="Running", has_gpu_toleration=True),),
+        devices=tuple(dev(node, i, "train" if i < req else "") for i in range(8)), cordoned=cordoned,
+        taints=("nvidia.com/gpu=present:NoSchedule",), ready="True", not_ready=False,
+        status="Ready,SchedulingDisabled" if cordoned else "Ready", util_avg=42.5, mem_percent_avg=48.8,
+        power_w=2400.0, idle_gpus=0, xid_gpus=0)
+    tot = lambda key, group: m.GpuTotalRow(key=key, group=group, nodes=2, allocatable=16, requested=7, free=9,
+                                           mig_allocatable=0, mig_requested=0, unavailable_nodes=0, idle_gpus=0, util_avg=42.5)
+    gpus = m.GpuView(rows=(gnode("gpu-a", "us-east-1a", 4, False), gnode("gpu-b", "us-east-1b", 3, True)),
+                     by_product=(tot("product:A100", "NVIDIA-A100-SXM4-80GB"),), by_zone=(tot("zone:us-east-1a", "us-east-1a"),),
+                     total=tot("all", ""))
+    hpa = m.HpaRow(key="team-nlp/serve", namespace="team-nlp", name="serve", target="Deployment/serve", min_replicas=2,
+                   max_replicas=4, current=4, desired=4, computed_desired=7, why="ceil(4 * 95/60) = 7, capped at max 4",
+                   state="maxed_out", states=("maxed_out",),
+                   metrics=(m.HpaMetricRow(key="team-nlp/serve/Resource/cpu", type="Resource", name="cpu",
+                                           target_type="Utilization", target=60, current=95, ratio=1.58, proposal=7,
+                                           text="cpu 95% / 60%"),),
+                   conditions=(m.ConditionRow("ScalingLimited", "True", "TooManyReplicas", "", taken_at - 600),),
+                   history_times=(taken_at - 120, taken_at - 60, taken_at), history_current=(2.0, 3.0, 4.0),
+                   history_desired=(3.0, 4.0, 4.0), direction_changes_per_hour=0.0, mismatch_for_s=0.0)
+    prow = lambda ns, pod, n: m.ProbeRow(
+        key=f"{ns}/{pod}/main", namespace=ns, pod=pod, container="main", workload=f"Pod/{pod}", node="cpu-a",
+        probes=("Liveness", "Readiness"), failing=("Liveness",), failures_5m=6.0, failure_rate_per_min=1.2,
+        restarts=n, restarts_1h=5.0, state="waiting", reason="CrashLoopBackOff", crashloop=True, ready=False,
+        last_term_reason="Error", last_term_exit_code=1, last_event_reason="Unhealthy",
+        last_event_message="Liveness probe failed: HTTP probe failed with statuscode: 500", last_event_at=taken_at - 30,
+        since=taken_at - 3000)
+    p1, p2 = prow("team-nlp", "flaky-0", 14), prow("evil", bad, 3)
+    probes = m.ProbeView(rows=tuple(m.ProbeGroup(key=f"Pod/{p.namespace}/{p.pod}", kind="Pod", namespace=p.namespace,
+                                                 name=p.pod, rows=(p,), failing_containers=1, crashlooping=1,
+                                                 restarts=p.restarts) for p in (p1, p2)), containers=(p1, p2))
+    zs = lambda z: m.ZoneSummary(key=z, zone=z, nodes=2, ready_nodes=2, schedulable_nodes=2, cordoned_nodes=0,
+                                 gpu_allocatable=8, gpu_free=4, cpu_allocatable_m=128000, cpu_free_m=100000,
+                                 memory_allocatable=2**40, memory_free=2**39, pods=5)
+    spread = m.WorkloadZoneSpread(key="Deployment/team-nlp/serve", kind="Deployment", namespace="team-nlp", name="serve",
+                                  replicas=4, ready=4, by_zone=(m.ZoneCount("us-east-1a", 2), m.ZoneCount("us-east-1b", 2)),
+                                  zones_used=2, single_zone=False, skew=0, prod=False, spread_constraints=False)
+    loss = m.ZoneLossImpact(key="us-east-1a", zone="us-east-1a", nodes_lost=2, pods_displaced=5, cpu_displaced_m=10000,
+                            memory_displaced=40 * 2**30, gpu_displaced=4, workloads_down=(),
+                            workloads_degraded=("Deployment/team-nlp/serve",), fits=False, unplaced_pods=1,
+                            unplaced=("team-vision/train-0: Insufficient nvidia.com/gpu",),
+                            summary="losing us-east-1a displaces 5 pods; 1 does not fit elsewhere")
+    zones = m.ZoneView(rows=(zs("us-east-1a"), zs("us-east-1b")), workloads=(spread,), single_zone=(), losses=(loss,))
+    pend = m.PendingPod(key="team-vision/big-train-0", namespace="team-vision", name="big-train-0", uid="u",
+                        workload="Pod/big-train-0", created=taken_at - 900, pending_for_s=900, cpu_m=2000, memory=8 * 2**30,
+                        gpu=8, mig=(), wants_gpu=True, fitting_nodes=(), fit_count=0,
+                        reasons=(m.PendingReason("Insufficient nvidia.com/gpu", 4),),
+                        summary="0/4 nodes are available: 4 Insufficient nvidia.com/gpu",
+                        scheduler_message="0/4 nodes are available: 4 Insufficient nvidia.com/gpu.")
+    pending = m.PendingView(rows=(pend,))
+    findings = (
+        m.Finding(id="KW-P001", severity="critical", kind="Pod", namespace="team-nlp", name="flaky-0",
+                  summary="container main crash-looping (14 restarts)", action="kubectl logs -n team-nlp flaky-0 -p",
+                  alert="KubePodCrashLooping", key="KW-P001/Pod/team-nlp/flaky-0", impact=14, view="probes"),
+        m.Finding(id="KW-Q001", severity="warning", kind="ResourceQuota", namespace="evil", name=bad,
+                  summary=f"quota {bad} pods fully used (10/10)", action="raise the quota or remove pods",
+                  alert="KubeQuotaFullyUsed", key=f"KW-Q001/ResourceQuota/evil/{bad}", impact=1.0, view="quotas"),
+        m.Finding(id="KW-H001", severity="warning", kind="HorizontalPodAutoscaler", namespace="team-nlp", name="serve",
+                  summary="HPA pinned at max 4 (wants 7)", action="raise maxReplicas", alert="KubeHpaMaxedOut",
+                  key="KW-H001/HorizontalPodAutoscaler/team-nlp/serve", impact=3, view="hpas"),
+        m.Finding(id="KW-N001", severity="info", kind="Node", namespace="", name="gpu-b", summary="node cordoned",
+                  action="kubectl uncordon gpu-b", key="KW-N001/Node//gpu-b", view="nodes"),
+    )
+    ov = m.Overview(context="prod-ml", server="https://10.0.0.1:6443", version="v1.32.0", taken_at=taken_at, now=taken_at,
+                    metrics_source="direct", nodes=4, ready_nodes=4, not_ready_nodes=0, cordoned_nodes=1, namespaces=3,
+                    pods=9, running_pods=8, pending_pods=1, failed_pods=0, gpu_nodes=2, gpu_allocatable=16,
+                    gpu_requested=7, gpu_free=9, gpu_idle=0, gpu_util_avg=42.5, quotas_over_90=1,
+                    namespaces_without_quota=1, hpas=1, hpas_maxed_out=1, hpas_blind=0, crashlooping_containers=2,
+                    pending_gpu_pods=1, zones=2, findings_critical=1, findings_warning=2, findings_info=1,
+                    metrics_areas=(("gpu", "ok"), ("usage", "ok"), ("hpa_history", "unavailable: no Prometheus")))
+    return m.Analysis(now=taken_at, overview=ov, quotas=quotas, gpu_nodes=gpus, hpas=m.HpaView(rows=(hpa,)),
+                      probes=probes, zones=zones, pending=pending, findings=findings)
+
+
+@pytest.fixture
+def analysis():
+    return sample_analysis()
