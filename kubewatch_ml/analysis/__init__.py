@@ -5,16 +5,36 @@ No I/O, no clock reads, no Textual. `analyze()` computes every view; the per-vie
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from ..metrics_snapshot import MetricsSnapshot
+from ..snapshot import ClusterSnapshot
+from .allocation import allocation
+from .findings import REGISTRY, findings
+from .gpus import gpu_view
+from .hpas import hpa_view
 from .models import Analysis
+from .overview import overview
+from .probes import probe_view
+from .quotas import quota_view
+from .scheduling import node_rooms, why_pending
+from .zones import zone_view
 
-if TYPE_CHECKING:
-    from ..metrics_snapshot import MetricsSnapshot
-    from ..snapshot import ClusterSnapshot
-
-__all__ = ["analyze", "Analysis"]
+__all__ = ["analyze", "Analysis", "quota_view", "gpu_view", "hpa_view", "probe_view", "zone_view",
+           "why_pending", "findings", "overview", "REGISTRY"]
 
 
-def analyze(cluster: "ClusterSnapshot", metrics: "MetricsSnapshot | None", now: float) -> Analysis:
-    raise NotImplementedError("analysis is being written (issue 5)")
+def analyze(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float) -> Analysis:
+    """Every view, with the per-node and per-namespace request totals computed once."""
+    alloc = allocation(cluster)
+    rooms = node_rooms(cluster, alloc)
+    quotas = quota_view(cluster, metrics, alloc=alloc)
+    gpus = gpu_view(cluster, metrics, alloc=alloc)
+    hpas = hpa_view(cluster, metrics, now)
+    probes = probe_view(cluster, metrics, now)
+    zones = zone_view(cluster, metrics, alloc=alloc, rooms=rooms)
+    pending = why_pending(cluster, metrics, now, alloc=alloc, rooms=rooms)
+    found = findings(cluster, metrics, now, quotas=quotas, gpus=gpus, hpas=hpas, probes=probes, zones=zones,
+                     pending=pending, alloc=alloc)
+    ov = overview(cluster, metrics, now, quotas=quotas, gpus=gpus, hpas=hpas, probes=probes, zones=zones,
+                  pending=pending, findings=found)
+    return Analysis(now=now, overview=ov, quotas=quotas, gpu_nodes=gpus, hpas=hpas, probes=probes, zones=zones,
+                    pending=pending, findings=found)

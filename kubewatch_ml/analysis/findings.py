@@ -1,0 +1,361 @@
+"""Triage findings: one ranked list drawn from every view and from good practice.
+
+REGISTRY is the one table of finding ids (docs/FINDINGS.md is rendered from it by
+`render_findings_doc()`; tests/analysis/test_findings_doc.py keeps the two in sync). Where a
+kubernetes-mixin alert exists for the same condition, the finding fires on exactly the objects
+that alert's expression selects, and `alert` names it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..metrics_snapshot import MetricsSnapshot
+from ..model import ContainerSpec, GPU_RESOURCE
+from ..snapshot import ClusterSnapshot
+from .allocation import Allocation, allocation, is_prod
+from .gpus import has_gpu_toleration
+from .scheduling import requirement_matches
+from .models import (SEVERITY_RANK, Finding, GpuView, HpaState, HpaView, PendingView, ProbeView, QuotaLevel,
+                     QuotaView, Severity, ZoneView)
+
+RESERVED_IDLE_RATIO = 0.2  # a namespace using less than this share of its CPU requests wastes them
+RESERVED_IDLE_MIN_M = 4000  # ... and only when at least 4 cores are reserved
+TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
+REPLICATED_KINDS = ("Deployment", "StatefulSet")
+
+
+@dataclass(frozen=True)
+class FindingDef:
+    id: str
+    severity: Severity
+    view: str
+    title: str
+    action: str
+    alert: str = ""
+    prod_severity: Severity | None = None  # raised severity in prod namespaces
+    detail: str = ""  # the exact condition, for docs/FINDINGS.md
+
+
+S = Severity
+REGISTRY: tuple[FindingDef, ...] = (
+    FindingDef("KW-Q001", S.INFO, "quotas", "Namespace without a ResourceQuota",
+               "Add a ResourceQuota (requests.cpu, requests.memory, requests.nvidia.com/gpu)", "", S.WARNING,
+               "namespace has pods or exists, and no ResourceQuota object"),
+    FindingDef("KW-Q002", S.INFO, "quotas", "Quota almost full", "Raise the quota or free reserved resources",
+               "KubeQuotaAlmostFull", None, "0.9 < used/hard < 1, hard > 0, per quota and resource"),
+    FindingDef("KW-Q003", S.INFO, "quotas", "Quota fully used", "Raise the quota or free reserved resources",
+               "KubeQuotaFullyUsed", None, "used/hard == 1, hard > 0, per quota and resource"),
+    FindingDef("KW-Q004", S.WARNING, "quotas", "Quota exceeded", "Lower usage below the quota or raise it; new pods are refused",
+               "KubeQuotaExceeded", None, "used/hard > 1, hard > 0, per quota and resource"),
+    FindingDef("KW-Q005", S.INFO, "quotas", "CPU reserved but idle",
+               "Lower CPU requests towards actual usage (or use VPA recommendations)", "", None,
+               f"namespace CPU usage < {RESERVED_IDLE_RATIO:.0%} of its requests, requests >= {RESERVED_IDLE_MIN_M // 1000} cores (needs usage metrics)"),
+    FindingDef("KW-G001", S.WARNING, "gpus", "Allocated GPU idle",
+               "Reclaim the GPU: scale the holder down or move it to a smaller MIG slice", "", None,
+               "GPU held by a pod with < 5 % utilisation averaged over 30 min (needs DCGM metrics)"),
+    FindingDef("KW-G002", S.CRITICAL, "gpus", "GPU reports an XID error",
+               "Drain the node and check the GPU (nvidia-smi -q, dmesg); file a hardware ticket if it repeats", "", None,
+               "DCGM_FI_DEV_XID_ERRORS > 0"),
+    FindingDef("KW-G003", S.WARNING, "gpus", "GPU pod without the GPU toleration",
+               "Add the toleration nvidia.com/gpu (Exists, NoSchedule) or enable ExtendedResourceToleration", "", None,
+               "workload template requests GPUs, tolerates no nvidia.com/gpu taint, while GPU nodes carry one"),
+    FindingDef("KW-G004", S.WARNING, "pending", "Pod pending for GPUs",
+               "See why-pending: free GPUs, taints, selectors; cordoned or NotReady GPU nodes", "", S.CRITICAL,
+               "Pending, unscheduled pod requesting nvidia.com/gpu or MIG slices"),
+    FindingDef("KW-S001", S.WARNING, "pending", "Pod cannot be scheduled",
+               "See why-pending: add capacity, fix selectors/tolerations, or lower requests", "", None,
+               "Pending, unscheduled pod (no GPU) that no node fits now"),
+    FindingDef("KW-H001", S.WARNING, "hpas", "HPA maxed out", "Raise maxReplicas or add capacity; check the metric",
+               "KubeHpaMaxedOut", None, "current replicas == max replicas and max != min"),
+    FindingDef("KW-H002", S.WARNING, "hpas", "HPA replicas mismatch",
+               "Check why the target cannot reach the desired replicas (quota, pending pods, PDB)",
+               "KubeHpaReplicasMismatch", None,
+               "desired != current, min < current < max, current unchanged for 15 min (needs HPA history)"),
+    FindingDef("KW-H003", S.WARNING, "hpas", "HPA blind (metric unavailable)",
+               "Fix the metrics pipeline (metrics-server / adapter) for the missing metric", "", None,
+               "a metric's current value is missing or ScalingActive is False"),
+    FindingDef("KW-H004", S.WARNING, "hpas", "HPA flapping",
+               "Add a scaleDown stabilization window or widen the target", "", None,
+               "more than 3 replica direction changes per hour (needs HPA history)"),
+    FindingDef("KW-P001", S.WARNING, "probes", "Container crash looping",
+               "Read the last logs (kubectl logs --previous) and the termination reason",
+               "KubePodCrashLooping", S.CRITICAL, "container waiting with reason CrashLoopBackOff"),
+    FindingDef("KW-P002", S.WARNING, "probes", "Container failing probes",
+               "Check the probe endpoint, timeouts and startup time", "", None,
+               "probe failures in the last 5 min, or Unhealthy events"),
+    FindingDef("KW-P003", S.WARNING, "probes", "Container OOMKilled", "Raise the memory limit or fix the leak", "", None,
+               "last termination reason OOMKilled"),
+    FindingDef("KW-C001", S.WARNING, "practices", "Container without resource requests",
+               "Set cpu and memory requests so the scheduler and quotas can account for it", "", None,
+               "a workload container with no cpu or no memory request"),
+    FindingDef("KW-C002", S.INFO, "practices", "Container without a memory limit",
+               "Set a memory limit to contain leaks", "", None, "a workload container with no memory limit"),
+    FindingDef("KW-C003", S.INFO, "practices", "Container without probes",
+               "Add a readiness probe (and a liveness probe where a restart helps)", "", S.WARNING,
+               "a long-running workload container with neither liveness nor readiness probe"),
+    FindingDef("KW-C004", S.WARNING, "practices", "Image tag :latest or untagged",
+               "Pin the image to a version tag or digest", "", None, "image without a tag, or tagged :latest, and no digest"),
+    FindingDef("KW-W001", S.WARNING, "zones", "Prod workload with one replica",
+               "Run at least 2 replicas (3 across zones)", "", None, "prod Deployment/StatefulSet with spec.replicas <= 1"),
+    FindingDef("KW-W002", S.WARNING, "zones", "Prod workload in a single zone",
+               "Add a topologySpreadConstraint on topology.kubernetes.io/zone", "", None,
+               "prod workload with >= 2 ready replicas, all in one zone"),
+    FindingDef("KW-W003", S.WARNING, "practices", "Prod workload without a PodDisruptionBudget",
+               "Add a PodDisruptionBudget so drains keep it available", "", None,
+               "prod Deployment/StatefulSet with > 1 replica that no PDB selects"),
+    FindingDef("KW-W004", S.INFO, "practices", "Namespace without a NetworkPolicy",
+               "Add a default-deny NetworkPolicy and allow what is needed", "", None,
+               "namespace with pods and no NetworkPolicy"),
+    FindingDef("KW-Z001", S.WARNING, "zones", "Zone loss would take workloads down",
+               "Spread those workloads over zones; keep spare capacity for a zone's pods", "", None,
+               "losing the zone leaves a workload without ready replicas, or its pods without room elsewhere"),
+    FindingDef("KW-N001", S.WARNING, "nodes", "Node not ready", "Check the kubelet and the node's conditions; drain if it stays",
+               "KubeNodeNotReady", None, "Ready condition not True and node not unschedulable"),
+    FindingDef("KW-N002", S.INFO, "nodes", "Node cordoned", "Uncordon when maintenance is over", "", None,
+               "spec.unschedulable"),
+)
+BY_ID = {d.id: d for d in REGISTRY}
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+
+
+def _f(out: list[Finding], fid: str, kind: str, ns: str, name: str, summary: str, impact: float = 0.0,
+       prod: bool = False, suffix: str = "") -> None:
+    d = BY_ID[fid]
+    sev = d.prod_severity if prod and d.prod_severity else d.severity
+    key = f"{fid}/{kind}/{ns}/{name}" + (f"/{suffix}" if suffix else "")
+    out.append(Finding(id=fid, severity=sev.value, kind=kind, namespace=ns, name=name, summary=summary,
+                       action=d.action, alert=d.alert, key=key, impact=impact, view=d.view))
+
+
+def rank(findings: list[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(findings, key=lambda f: (SEVERITY_RANK[Severity(f.severity)], -f.impact, f.id, f.namespace, f.name, f.key)))
+
+
+def findings(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float, *, quotas: QuotaView,
+             gpus: GpuView, hpas: HpaView, probes: ProbeView, zones: ZoneView, pending: PendingView,
+             alloc: Allocation | None = None) -> tuple[Finding, ...]:
+    alloc = alloc or allocation(cluster)
+    out: list[Finding] = []
+    _quota_findings(out, quotas)
+    _gpu_findings(out, gpus, cluster)
+    _hpa_findings(out, hpas)
+    _probe_findings(out, probes, cluster)
+    _zone_findings(out, zones)
+    _pending_findings(out, pending, cluster)
+    _node_findings(out, cluster)
+    _practice_findings(out, cluster)
+    return rank(out)
+
+
+def _quota_findings(out, q: QuotaView) -> None:
+    for ns in q.rows:
+        if ns.namespace in SYSTEM_NAMESPACES:
+            continue
+        if not ns.has_quota and ns.pods:
+            _f(out, "KW-Q001", "Namespace", "", ns.namespace, f"namespace {ns.namespace} has {ns.pods} pods and no ResourceQuota",
+               impact=ns.pods, prod=ns.prod)
+        for r in ns.rows:
+            fid = {QuotaLevel.ALMOST_FULL: "KW-Q002", QuotaLevel.FULLY_USED: "KW-Q003", QuotaLevel.EXCEEDED: "KW-Q004"}.get(QuotaLevel(r.level))
+            if fid:
+                _f(out, fid, "ResourceQuota", r.namespace, r.quota,
+                   f"{r.resource} at {r.percent:.0f}% of quota ({_qty(r.used, r.unit)} / {_qty(r.hard, r.unit)})",
+                   impact=r.ratio or 0.0, suffix=r.resource)
+        if (ns.cpu_usage_ratio is not None and ns.cpu_requested_m >= RESERVED_IDLE_MIN_M
+                and ns.cpu_usage_ratio < RESERVED_IDLE_RATIO):
+            _f(out, "KW-Q005", "Namespace", "", ns.namespace,
+               f"uses {ns.cpu_used_cores:.1f} of {ns.cpu_requested_m / 1000:.1f} requested cores ({ns.cpu_usage_ratio:.0%})",
+               impact=(ns.cpu_idle_reserved_m or 0) / 1000)
+
+
+def _qty(v: int, unit: str) -> str:
+    if unit == "millicores":
+        return f"{v / 1000:g}" if v % 1000 == 0 else f"{v}m"
+    if unit == "bytes":
+        return f"{v / (1 << 30):.1f}Gi"
+    return str(v)
+
+
+def _gpu_findings(out, g: GpuView, cluster: ClusterSnapshot) -> None:
+    for n in g.rows:
+        for d in n.devices:
+            label = f"GPU {d.gpu}" + (f" ({d.mig_profile})" if d.mig_profile else "")
+            if d.idle:
+                _f(out, "KW-G001", "Pod", d.namespace, d.pod,
+                   f"{label} on {d.node} held by {d.namespace}/{d.pod} at {d.util_avg_30m:.1f}% over 30 min",
+                   impact=1.0, suffix=d.key)
+            if d.xid:
+                _f(out, "KW-G002", "Node", "", d.node, f"{label} ({d.uuid}) reported XID {d.xid}", impact=1.0, suffix=d.key)
+    gpu_taints = {t.key for n in cluster.nodes.values() for t in n.taints
+                  if t.key == GPU_RESOURCE and t.effect in ("NoSchedule", "NoExecute")}
+    if gpu_taints:
+        for (kind, ns, name), w in cluster.workloads.items():
+            if kind not in TEMPLATE_KINDS or _owned_by_controller(w):
+                continue
+            if any(c.requests.gpu > 0 or c.limits.gpu > 0 for c in w.containers) and not has_gpu_toleration(w.tolerations):
+                _f(out, "KW-G003", kind, ns, name, f"{kind} {ns}/{name} requests GPUs but does not tolerate the nvidia.com/gpu taint",
+                   impact=w.replicas)
+
+
+def _owned_by_controller(w) -> bool:
+    """A ReplicaSet managed by a Deployment (or a Job by a CronJob) is reported through its owner."""
+    return w.owner is not None and w.kind in ("ReplicaSet", "Job")
+
+
+def _hpa_findings(out, h: HpaView) -> None:
+    for r in h.rows:
+        if HpaState.MAXED_OUT in r.states:
+            _f(out, "KW-H001", "HorizontalPodAutoscaler", r.namespace, r.name,
+               f"at max {r.max_replicas} replicas; {r.why}", impact=r.max_replicas)
+        if HpaState.MISMATCH in r.states:
+            _f(out, "KW-H002", "HorizontalPodAutoscaler", r.namespace, r.name,
+               f"desired {r.desired} != current {r.current} for 15 min", impact=abs(r.desired - r.current))
+        if HpaState.BLIND in r.states:
+            missing = [m.name for m in r.metrics if m.current is None]
+            cond = next((c for c in r.conditions if c.type == "ScalingActive" and c.status == "False"), None)
+            what = (f"metric {', '.join(missing)} missing" if missing else "") + (
+                ("; " if missing and cond else "") + (f"ScalingActive False ({cond.reason})" if cond else ""))
+            _f(out, "KW-H003", "HorizontalPodAutoscaler", r.namespace, r.name, f"cannot scale on data it lacks: {what}",
+               impact=r.current)
+        if HpaState.FLAPPING in r.states:
+            _f(out, "KW-H004", "HorizontalPodAutoscaler", r.namespace, r.name,
+               f"{r.direction_changes_per_hour:.1f} direction changes per hour", impact=r.direction_changes_per_hour or 0.0)
+
+
+def _probe_findings(out, p: ProbeView, cluster: ClusterSnapshot) -> None:
+    for r in p.containers:
+        prod = is_prod(r.namespace, cluster.namespaces.get(r.namespace))
+        if r.crashloop:
+            last = f"; last exit {r.last_term_reason}" if r.last_term_reason else ""
+            _f(out, "KW-P001", "Pod", r.namespace, r.pod, f"container {r.container} in CrashLoopBackOff, {r.restarts} restarts{last}",
+               impact=r.restarts, prod=prod, suffix=r.container)
+        if r.failing:
+            rate = f", {r.failures_5m:.0f} failures in 5 min" if r.failures_5m else ""
+            _f(out, "KW-P002", "Pod", r.namespace, r.pod, f"container {r.container} failing {'/'.join(r.failing)} probe{rate}",
+               impact=r.failures_5m or 1.0, suffix=r.container)
+        if r.last_term_reason == "OOMKilled":
+            _f(out, "KW-P003", "Pod", r.namespace, r.pod, f"container {r.container} was OOMKilled ({r.restarts} restarts)",
+               impact=r.restarts, suffix=r.container)
+
+
+def _zone_findings(out, z: ZoneView) -> None:
+    for w in z.workloads:
+        if w.prod and w.single_zone:
+            zone = next((c.zone for c in w.by_zone if c.ready), "")
+            _f(out, "KW-W002", w.kind, w.namespace, w.name, f"all {w.ready} ready replicas in zone {zone}", impact=w.ready)
+    for loss in z.losses:
+        if loss.workloads_down or not loss.fits:
+            _f(out, "KW-Z001", "Zone", "", loss.zone or "(no zone)", loss.summary,
+               impact=len(loss.workloads_down) + loss.unplaced_pods)
+
+
+def _pending_findings(out, pv: PendingView, cluster: ClusterSnapshot) -> None:
+    for r in pv.rows:
+        prod = is_prod(r.namespace, cluster.namespaces.get(r.namespace))
+        if r.wants_gpu:
+            _f(out, "KW-G004", "Pod", r.namespace, r.name, f"pending {r.pending_for_s / 60:.0f} min: {r.summary}",
+               impact=r.gpu + len(r.mig), prod=prod)
+        elif r.fit_count == 0:
+            _f(out, "KW-S001", "Pod", r.namespace, r.name, f"pending {r.pending_for_s / 60:.0f} min: {r.summary}",
+               impact=r.pending_for_s / 60)
+
+
+def _node_findings(out, cluster: ClusterSnapshot) -> None:
+    for n in cluster.nodes.values():
+        if node_not_ready_alert(n):
+            _f(out, "KW-N001", "Node", "", n.name, f"node {n.name} Ready={n.ready}", impact=n.allocatable.gpu + 1)
+        if n.unschedulable:
+            _f(out, "KW-N002", "Node", "", n.name, f"node {n.name} is cordoned (Ready={n.ready})", impact=n.allocatable.gpu)
+
+
+def node_not_ready_alert(n) -> bool:
+    """KubeNodeNotReady: kube_node_status_condition{condition="Ready",status="true"} == 0 and the node
+    is schedulable. KSM emits the series only when the node has a Ready condition."""
+    has_ready = any(c.type == "Ready" for c in n.conditions) or n.ready in ("True", "False")
+    return has_ready and n.ready != "True" and not n.unschedulable
+
+
+def _practice_findings(out, cluster: ClusterSnapshot) -> None:
+    pdb_selectors: dict[str, list] = {}
+    for pdb in cluster.pdbs:
+        pdb_selectors.setdefault(pdb.namespace, []).append(pdb.selector)
+    netpol_ns = {np.namespace for np in cluster.network_policies}
+    for (kind, ns, name), w in cluster.workloads.items():
+        if kind not in TEMPLATE_KINDS or _owned_by_controller(w) or ns in SYSTEM_NAMESPACES:
+            continue
+        prod = is_prod(ns, cluster.namespaces.get(ns))
+        long_running = kind != "Job"
+        for c in w.containers:
+            if c.init:
+                continue
+            _container_findings(out, kind, ns, name, c, prod, long_running, w.replicas)
+        if prod and kind in REPLICATED_KINDS:
+            if w.replicas <= 1:
+                _f(out, "KW-W001", kind, ns, name, f"{kind} {ns}/{name} runs {w.replicas} replica", impact=1.0)
+            elif not any(_selects(sel, w.template_labels or {}) for sel in pdb_selectors.get(ns, ())):
+                _f(out, "KW-W003", kind, ns, name, f"{w.replicas} replicas and no PodDisruptionBudget", impact=w.replicas)
+    for ns, uids in cluster.pods_by_namespace.items():
+        if ns in SYSTEM_NAMESPACES or ns in netpol_ns or not uids:
+            continue
+        _f(out, "KW-W004", "Namespace", "", ns, f"namespace {ns} has {len(uids)} pods and no NetworkPolicy",
+           impact=len(uids), prod=is_prod(ns, cluster.namespaces.get(ns)))
+    for p in cluster.pods.values():  # bare pods: nobody else reports their containers
+        if p.owner is None and not p.is_mirror and not p.terminated and p.namespace not in SYSTEM_NAMESPACES:
+            for c in p.containers:
+                if not c.init:
+                    _container_findings(out, "Pod", p.namespace, p.name, c, is_prod(p.namespace, cluster.namespaces.get(p.namespace)), True, 1)
+
+
+def _container_findings(out, kind, ns, name, c: ContainerSpec, prod: bool, long_running: bool, replicas: int) -> None:
+    if c.requests.cpu_m == 0 or c.requests.memory == 0:
+        missing = [r for r, v in (("cpu", c.requests.cpu_m), ("memory", c.requests.memory)) if v == 0]
+        _f(out, "KW-C001", kind, ns, name, f"container {c.name} has no {' or '.join(missing)} request", impact=replicas, suffix=c.name)
+    if c.limits.memory == 0:
+        _f(out, "KW-C002", kind, ns, name, f"container {c.name} has no memory limit", impact=replicas, suffix=c.name)
+    if long_running and not (c.liveness or c.readiness):
+        _f(out, "KW-C003", kind, ns, name, f"container {c.name} has no liveness or readiness probe",
+           impact=replicas, prod=prod, suffix=c.name)
+    if image_unpinned(c.image):
+        _f(out, "KW-C004", kind, ns, name, f"container {c.name} image {c.image or '(none)'} is not pinned", impact=replicas, suffix=c.name)
+
+
+def image_unpinned(image: str) -> bool:
+    """True for images tagged :latest or without a tag (a digest pins it either way)."""
+    if "@" in image:
+        return False
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return True
+    return last.rsplit(":", 1)[1] == "latest"
+
+
+def _selects(sel, labels: dict[str, str]) -> bool:
+    """A PDB's label selector matches the pod template (an empty selector matches every pod)."""
+    if sel is None:
+        return False
+    for k, v in (sel.match_labels or {}).items():
+        if labels.get(k) != v:
+            return False
+    return all(requirement_matches(labels, r) for r in sel.match_expressions)
+
+
+def render_findings_doc() -> str:
+    lines = [
+        "# Triage findings",
+        "",
+        "Generated from `kubewatch_ml/analysis/findings.py` (REGISTRY) by",
+        "`python -m kubewatch_ml.analysis.findings > docs/FINDINGS.md`; a test keeps them in sync.",
+        "Findings are ranked by severity (critical, warning, info), then impact. Where a kubernetes-mixin",
+        "alert exists, the finding fires on exactly the objects that alert's expression selects.",
+        "",
+        "| id | severity | view | finding | condition | suggested action | kubernetes-mixin alert |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for d in REGISTRY:
+        sev = d.severity.value + (f" ({d.prod_severity.value} in prod)" if d.prod_severity else "")
+        lines.append(f"| {d.id} | {sev} | {d.view} | {d.title} | {d.detail} | {d.action} | {d.alert or '-'} |")
+    lines += ["", "\"prod\" means a namespace whose name ends in `-prod` or that is labelled `env=prod`.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_findings_doc(), end="")
