@@ -1,0 +1,72 @@
+import pytest
+
+from kubewatch_ml.feed import StaticFeed
+from kubewatch_ml.recording import Recording
+from kubewatch_ml.replay_feed import RecordingFeed, ReplayFeed
+
+from .conftest import T0, sample_cluster, sample_metrics
+
+
+@pytest.fixture
+def rec_path(tmp_path):
+    path = tmp_path / "rec.db"
+    with Recording.create(path) as rec:
+        for i in range(4):
+            rec.append(sample_cluster(T0 + 60 * i, replicas=2 + i), sample_metrics(T0 + 60 * i))
+    return path
+
+
+def _replicas(frame):
+    return frame.cluster.workloads[("Deployment", "team-nlp", "serve")].replicas
+
+
+def test_paused_replay_steps_and_seeks(rec_path):
+    feed = ReplayFeed(Recording.open(rec_path), playing=False)
+    try:
+        f = feed.next_frame(1.0)
+        assert f.taken_at == T0 and _replicas(f) == 2 and f.status.api_state == "replay"
+        assert f.analysis.overview.nodes == 4  # the same analysis path as a live frame
+        assert feed.next_frame(0.05) is None  # paused: nothing new
+        feed.step(2)
+        assert feed.next_frame(1.0).taken_at == T0 + 120
+        feed.step(-1)
+        assert feed.next_frame(1.0).taken_at == T0 + 60
+        feed.seek_text("last")
+        assert _replicas(feed.next_frame(1.0)) == 5
+        feed.seek(T0 + 90)
+        assert feed.next_frame(1.0).taken_at == T0 + 60
+        feed.step(10)  # clamped to the end
+        assert feed.position()[0] == 3
+        assert "frame 4/4" in feed.describe() and "paused" in feed.describe()
+    finally:
+        feed.close()
+
+
+def test_playing_replay_advances_in_order_and_stops_at_the_end(rec_path):
+    feed = ReplayFeed(Recording.open(rec_path), speed=1000.0)
+    try:
+        seen = []
+        for _ in range(8):
+            f = feed.next_frame(3.0)
+            if f is not None:
+                seen.append(f.taken_at)
+            if len(seen) == 4:
+                break
+        assert seen == [T0, T0 + 60, T0 + 120, T0 + 180]
+        assert feed.next_frame(0.3) is None  # at the end, no new frames
+        assert feed.toggle() is False and not feed.playing
+    finally:
+        feed.close()
+
+
+def test_recording_feed_writes_every_frame_it_hands_out(tmp_path):
+    frames = [StaticFeed.from_snapshot(sample_cluster(T0 + i), sample_metrics(T0 + i), T0 + i).next_frame(0)
+              for i in range(3)]
+    feed = RecordingFeed(StaticFeed(frames), Recording.create(tmp_path / "r.db"))
+    got = [feed.next_frame(0.01) for _ in range(4)]
+    feed.close()
+    assert [f.taken_at for f in got if f] == [T0, T0 + 1, T0 + 2]
+    with Recording.open(tmp_path / "r.db") as rec:
+        assert [fi.taken_at for fi in rec.frames()] == [T0, T0 + 1, T0 + 2]
+        cluster, metrics = rec.load(rec.frames()[1].id)
+        assert metrics == sample_metrics(T0 + 1)
