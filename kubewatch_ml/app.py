@@ -1,0 +1,153 @@
+"""KubewatchApp: the terminal dashboard. Data arrives as frames from a Feed (feed.py); the main
+screen renders the visible view. Every key is a Binding with an id (remappable in config.toml).
+
+Hook for actions (scale, cordon, drain, labels, taints, undo): `kubewatch_ml/screens/action_keys.py`
+may define `ACTION_BINDINGS` (list of Binding) and a mixin class `ActionKeys` with the `action_*`
+methods and `check_action`; the app picks them up. They act on `app.current_selection()`.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from textual.app import App
+from textual.binding import Binding
+
+from .config import Config
+from .feed import Feed, ObjectRef
+from .screens.help import HelpScreen
+from .screens.main import MainScreen, VIEW_IDS
+from .screens.palette import PROVIDERS
+from .settings import Settings, config_path
+from .widgets.render import Palette
+
+try:  # the actions engineer's keys and modals (optional until they land)
+    from .screens.action_keys import ACTION_BINDINGS, ActionKeys
+except ImportError:  # pragma: no cover - depends on what is installed
+    ACTION_BINDINGS: list = []
+
+    class ActionKeys:  # type: ignore[no-redef]
+        pass
+
+
+VIEW_BINDINGS = [
+    Binding(str(n), f"show_view('{vid}')", title, id=f"view.{vid}", show=False)
+    for n, (vid, title) in enumerate(
+        zip(VIEW_IDS, ["Overview", "Quotas", "GPU nodes", "HPAs", "Probes", "Zones", "Findings", "Pending"]), start=1)
+]
+
+
+class KubewatchApp(ActionKeys, App[int]):
+    CSS_PATH = "kubewatch.tcss"
+    TITLE = "kubewatch-ml"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (170, "-wide")]
+    COMMANDS = App.COMMANDS | set(PROVIDERS)
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+
+    BINDINGS = [
+        *VIEW_BINDINGS,
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the rows of this view"),
+        Binding("colon", "command_palette", "Jump", id="jump", tooltip="Jump to a namespace, node, workload or view"),
+        Binding("escape", "cancel", "Clear filter", show=False, id="cancel"),
+        Binding("tab", "next_view", "Next view", show=False, id="view.next"),
+        Binding("shift+tab", "previous_view", "Previous view", show=False, id="view.previous"),
+        Binding("z", "toggle_detail", "Detail", id="detail.toggle", tooltip="Enlarge or shrink the detail pane"),
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False, id="theme.toggle"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+        *ACTION_BINDINGS,
+    ]
+
+    def __init__(self, feed: Feed, settings: Settings | None = None, config: Config | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.feed = feed
+        self.settings = settings or Settings()
+        self.config = config or Config()
+        self.clock = clock
+        self.keymap: dict[str, str] = dict(self.config.keys)
+        self.config_path = self.config.path or str(config_path())
+        self.palette = Palette()
+        self.status_extra = ""  # a short note for the status line (e.g. "demo: direct scrape")
+        super().__init__()
+        self.main_screen: MainScreen | None = None
+
+    @classmethod
+    def binding_ids(cls) -> set[str]:
+        from .widgets.table import RowTable
+
+        return {b.id for b in [*cls.BINDINGS, *RowTable.BINDINGS] if isinstance(b, Binding) and b.id}
+
+    def get_default_screen(self) -> MainScreen:
+        self.main_screen = MainScreen(self.feed, clock=self.clock, refresh_seconds=self.settings.refresh_seconds)
+        return self.main_screen
+
+    def on_mount(self) -> None:
+        try:
+            self.theme = self.config.textual_theme
+        except Exception:
+            self.notify(f"unknown theme {self.config.theme!r}; using dark", severity="warning")
+            self.theme = "textual-dark"
+        self.palette = Palette.from_theme(self.current_theme)
+        if self.keymap:
+            self.set_keymap(self.keymap)
+
+    def watch_theme(self, theme: str) -> None:
+        self.palette = Palette.from_theme(self.current_theme)
+        if self.main_screen is not None and self.main_screen.latest is not None:
+            self.main_screen.reprepare(self.palette)
+
+    def on_unmount(self) -> None:
+        self.feed.close()
+
+    # ------------------------------------------------------------------ what actions use
+    def current_selection(self) -> ObjectRef | None:
+        """The object behind the selected row of the visible view (None on the overview)."""
+        return None if self.main_screen is None else self.main_screen.current_selection()
+
+    @property
+    def active_view(self) -> str:
+        return "overview" if self.main_screen is None else self.main_screen.active
+
+    # ------------------------------------------------------------------ actions
+    def action_show_view(self, view_id: str) -> None:
+        if self.main_screen is not None:
+            if self.screen is not self.main_screen:
+                return
+            self.main_screen.show_view(view_id)
+
+    def _step_view(self, delta: int) -> None:
+        i = VIEW_IDS.index(self.active_view)
+        self.action_show_view(VIEW_IDS[(i + delta) % len(VIEW_IDS)])
+
+    def action_next_view(self) -> None:
+        self._step_view(1)
+
+    def action_previous_view(self) -> None:
+        self._step_view(-1)
+
+    def action_filter(self) -> None:
+        if self.main_screen is not None:
+            self.main_screen.open_filter()
+
+    def action_cancel(self) -> None:
+        if self.main_screen is not None:
+            panel = self.main_screen.active_panel()
+            if not self.main_screen.cancel_filter() and panel is not None and panel.has_class("-detail-max"):
+                panel.remove_class("-detail-max")
+
+    def action_toggle_detail(self) -> None:
+        panel = self.main_screen.active_panel() if self.main_screen else None
+        if panel is not None:
+            panel.toggle_class("-detail-max")
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def jump(self, view_id: str, key: str | None = None, filter: str | None = None) -> None:
+        if self.main_screen is not None:
+            if not self.main_screen.jump(view_id, key, filter) and key:
+                self.notify(f"{key} is not in this view", severity="warning")

@@ -1,0 +1,245 @@
+"""The dashboard's data path as a feed of frames: what one refresh produced, handed to the UI.
+
+The TUI pulls frames from a thread worker (`Feed.next_frame` blocks), so the same app renders a
+live cluster (`LiveFeed`: store + metrics + analyze), fixed frames (`StaticFeed`: tests, SVG
+export) or a recording (replay). No Textual here: the feed runs headless.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, NamedTuple, Protocol, Sequence
+
+from .metrics_snapshot import MetricsSnapshot
+from .snapshot import ClusterSnapshot, KindState
+
+
+class ObjectRef(NamedTuple):
+    """The Kubernetes object behind a selected row (what actions operate on)."""
+
+    kind: str  # Node | Namespace | Pod | Deployment | StatefulSet | HorizontalPodAutoscaler | ...
+    namespace: str  # "" for cluster-scoped kinds
+    name: str
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """Connection and load state for the status line and the loading screen."""
+
+    context: str = ""
+    server: str = ""
+    api_state: str = "connecting"  # connecting | loading | connected | degraded | error | static | replay
+    api_error: str = ""  # one line, "" when healthy
+    metrics_source: str = ""  # metrics.describe(): "prometheus http://… (ready)" / "direct scrape: …" / "none: …"
+    metrics_state: str = ""  # ok | partial | stale | unavailable | "" (unknown yet)
+    kinds: Mapping[str, KindState] = field(default_factory=dict)
+    forbidden: tuple[str, ...] = ()  # kinds we may not list
+    readonly: bool = False
+    insecure: bool = False  # TLS verification skipped
+    loaded: bool = False  # every kind's initial list finished (complete, forbidden or failed)
+
+    def load_progress(self) -> tuple[int, int]:
+        """(kinds finished, kinds total) of the initial list."""
+        done = sum(1 for k in self.kinds.values() if k.complete or k.forbidden or k.error)
+        return done, len(self.kinds)
+
+
+@dataclass(frozen=True)
+class Frame:
+    cluster: ClusterSnapshot
+    metrics: MetricsSnapshot | None
+    analysis: object  # analysis.models.Analysis
+    taken_at: float
+    status: FeedStatus = field(default_factory=FeedStatus)
+
+
+class Feed(Protocol):
+    def next_frame(self, timeout: float) -> Frame | None:
+        """Block up to `timeout` seconds for a new frame; None when nothing new."""
+
+    def progress(self) -> FeedStatus:
+        """Cheap: the current load/connection state, for the loading screen."""
+
+    def close(self) -> None: ...
+
+
+def metrics_state(metrics: MetricsSnapshot | None) -> str:
+    if metrics is None or not metrics.areas:
+        return "unavailable"
+    oks = [a.ok for a in metrics.areas.values()]
+    if any(a.ok and a.stale for a in metrics.areas.values()):
+        return "stale"
+    if all(oks):
+        return "ok"
+    return "partial" if any(oks) else "unavailable"
+
+
+def build_frame(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float,
+                status: FeedStatus | None = None) -> Frame:
+    """Analyze one (cluster, metrics) pair into a frame."""
+    from .analysis import analyze  # the analysis package, imported when first needed
+
+    analysis = analyze(cluster, metrics, now)
+    if status is None:
+        status = FeedStatus(context=cluster.cluster.context, server=cluster.cluster.server,
+                            api_state="static", insecure=cluster.cluster.insecure,
+                            kinds=cluster.kinds, loaded=True,
+                            forbidden=tuple(sorted(k for k, s in cluster.kinds.items() if s.forbidden)),
+                            metrics_source=metrics.source if metrics else "none",
+                            metrics_state=metrics_state(metrics))
+    return Frame(cluster=cluster, metrics=metrics, analysis=analysis, taken_at=cluster.taken_at, status=status)
+
+
+class StaticFeed:
+    """Fixed frames, handed out once each in order (then nothing): tests, SVG export, snapshots."""
+
+    def __init__(self, frames: Sequence[Frame]):
+        self._frames = list(frames)
+        self._next = 0
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_snapshot(cls, cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float,
+                      status: FeedStatus | None = None) -> "StaticFeed":
+        return cls([build_frame(cluster, metrics, now, status)])
+
+    def next_frame(self, timeout: float) -> Frame | None:
+        with self._lock:
+            if self._next < len(self._frames):
+                self._next += 1
+                return self._frames[self._next - 1]
+        self._closed.wait(timeout)
+        return None
+
+    def progress(self) -> FeedStatus:
+        if self._frames:
+            return self._frames[min(self._next, len(self._frames) - 1)].status
+        return FeedStatus(api_state="static")
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+class LiveFeed:
+    """A live cluster: the store's watch changes and periodic metrics fetches become frames,
+    coalesced to at most one per `min_interval` seconds. Metrics are fetched in their own thread
+    so a slow Prometheus never delays cluster changes (and vice versa)."""
+
+    def __init__(self, conn, store_factory: Callable[[Callable[[], None]], object], metrics,
+                 *, clock: Callable[[], float] = time.time, refresh_seconds: float = 2.0,
+                 min_interval: float = 0.5):
+        self._conn = conn
+        self._metrics_source = metrics
+        self._clock = clock
+        self._refresh = max(0.2, refresh_seconds)
+        self._min_interval = min_interval
+        self._changed = threading.Event()
+        self._stop = threading.Event()
+        self._metrics: MetricsSnapshot | None = None
+        self._metrics_error = ""
+        self._last_frame_at = 0.0
+        self._started = False
+        self._frames_made = 0
+        self.store = store_factory(self._changed.set)
+        self._describe = ""
+        self._metrics_thread = threading.Thread(target=self._metrics_loop, name="kubewatch-metrics", daemon=True)
+
+    def start(self) -> "LiveFeed":
+        if not self._started:
+            self._started = True
+            self.store.start()
+            self._metrics_thread.start()
+        return self
+
+    # -- metrics thread: fetch, then wait, then fetch again (never overlapping)
+    def _metrics_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._describe = self._metrics_source.describe() if self._metrics_source else "none"
+                if self._metrics_source is not None:
+                    self._metrics = self._metrics_source.fetch(self._clock())
+                    self._metrics_error = ""
+                    self._changed.set()
+            except Exception as e:  # a source fault must not kill the feed; the status line says it
+                self._metrics_error = f"{type(e).__name__}: {e}".splitlines()[0][:200]
+            self._stop.wait(self._refresh)
+
+    def progress(self) -> FeedStatus:
+        info = getattr(self._conn, "info", None)
+        try:
+            kinds = dict(self.store.progress())
+        except Exception:
+            kinds = {}
+        errors = [f"{k}: {s.error}" for k, s in sorted(kinds.items()) if s.error and not s.forbidden]
+        forbidden = tuple(sorted(k for k, s in kinds.items() if s.forbidden))
+        loaded = bool(kinds) and all(s.complete or s.forbidden or s.error for s in kinds.values())
+        if errors:
+            api_state = "degraded"
+        elif loaded:
+            api_state = "connected"
+        else:
+            api_state = "loading"
+        desc = self._describe or ""
+        state = metrics_state(self._metrics) if self._metrics is not None else ""
+        if self._metrics_error:
+            desc, state = f"{desc} (error: {self._metrics_error})".strip(), "unavailable"
+        return FeedStatus(
+            context=getattr(info, "context", ""), server=getattr(info, "server", ""),
+            api_state=api_state, api_error=errors[0] if errors else "",
+            metrics_source=desc, metrics_state=state, kinds=kinds, forbidden=forbidden,
+            readonly=bool(getattr(self._conn, "readonly", False)), insecure=bool(getattr(info, "insecure", False)),
+            loaded=loaded,
+        )
+
+    def next_frame(self, timeout: float) -> Frame | None:
+        changed = self._changed.wait(timeout)
+        if self._stop.is_set() or (not changed and self._frames_made):
+            return None
+        status = self.progress()
+        if not status.loaded:
+            self._changed.clear()
+            return None  # the loading screen shows progress() until the initial lists are in
+        # coalesce: a burst of watch events becomes one frame
+        wait = self._last_frame_at + self._min_interval - time.monotonic()
+        if wait > 0 and self._stop.wait(wait):
+            return None
+        self._changed.clear()
+        self._last_frame_at = time.monotonic()
+        self._frames_made += 1
+        cluster = self.store.snapshot()
+        return build_frame(cluster, self._metrics, self._clock(), status)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._changed.set()
+        try:
+            self.store.stop()
+        finally:
+            if self._metrics_source is not None:
+                try:
+                    self._metrics_source.close()
+                except Exception:
+                    pass
+
+
+def open_live_feed(settings, *, clock: Callable[[], float] = time.time, readonly_contexts: Callable[[str], bool] | None = None) -> LiveFeed:
+    """Connect (raises ConnectError, one line), then start listing/watching and fetching metrics."""
+    from .sources.kube import connect
+    from .sources.metrics import open_metrics
+    from .store import ClusterStore
+
+    conn = connect(settings.kube)
+    if readonly_contexts is not None and not settings.kube.readonly and readonly_contexts(conn.info.context):
+        # the config file marks this context read-only: reconnect so no write can leave the process
+        close = getattr(conn, "close", None)
+        if close:
+            close()
+        settings = replace(settings, kube=replace(settings.kube, readonly=True, context=conn.info.context))
+        conn = connect(settings.kube)
+    metrics = open_metrics(settings.metrics, conn)
+    feed = LiveFeed(conn, lambda poke: ClusterStore(conn, on_change=poke), metrics, clock=clock,
+                    refresh_seconds=settings.refresh_seconds)
+    feed.conn = conn
+    return feed.start()

@@ -1,0 +1,391 @@
+"""The main screen: tab bar, the views (only the visible one renders), filter bar, status line.
+
+A thread worker pulls frames from the feed, builds every view's rows off the UI thread and posts
+FrameReady (a newer frame replaces a queued older one); the handler applies it to the visible view.
+"""
+from __future__ import annotations
+
+import time
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Container, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from ..feed import Feed, FeedStatus, ObjectRef
+from ..widgets.detail import DetailPane
+from ..widgets.render import Palette, clean, inert
+from ..widgets.status import StatusLine, status_text
+from ..widgets.table import RowTable
+from ..widgets.tabs import ViewTabs
+from .overview import OverviewPanel
+from .views import VIEWS, PreparedFrame, ViewSpec, prepare, zone_summary
+
+TABS = [("overview", "1", "Overview")] + [(v.id, v.key, v.title) for v in VIEWS]
+VIEW_IDS = [t[0] for t in TABS]
+
+
+class FrameReady(Message):
+    """A new frame with every view's rows built (past tense: it is ready)."""
+
+    def __init__(self, prepared: PreparedFrame) -> None:
+        super().__init__()
+        self.prepared = prepared
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FrameReady)
+
+
+class FeedFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FeedFailed)
+
+
+class LoadingPanel(Static):
+    """Shown until the first frame: what is being listed, never a blank screen."""
+
+
+def loading_text(status: FeedStatus, pal: Palette, spinner: str) -> RenderableType:
+    t = Table.grid(padding=(0, 2))
+    t.add_column(no_wrap=True)
+    t.add_column(no_wrap=True)
+    t.add_column(no_wrap=True)
+    head = Text.assemble((f"{spinner} connecting to ", "bold"), inert(status.context or "the cluster", "bold"),
+                         ("  " + clean(status.server), pal.dim))
+    if status.kinds:
+        done, total = status.load_progress()
+        head = Text.assemble((f"{spinner} loading ", "bold"), inert(status.context, "bold"), f"  {done} of {total} kinds listed")
+    for kind, ks in sorted(status.kinds.items()):
+        total = getattr(ks, "total", None)
+        if ks.forbidden:
+            state = Text("forbidden (RBAC)", style=pal.warning)
+        elif ks.error:
+            state = inert(f"error: {ks.error}", pal.critical)
+        elif ks.complete:
+            state = Text("✓", style=pal.ok)
+        else:
+            state = Text(f"page {ks.pages}…", style=pal.info)
+        count = f"{ks.listed:,}" + (f" of {total:,}" if total else "")
+        t.add_row(Text(kind), Text(count, justify="right"), state)
+    from rich.console import Group
+
+    metrics = Text.assemble(("metrics: ", pal.dim), inert(status.metrics_source or "connecting…"))
+    return Group(head, Text(""), t, Text(""), metrics)
+
+
+class ViewPanel(Vertical):
+    """One view: caption, its table and the detail pane of the selected row."""
+
+    def __init__(self, spec: ViewSpec) -> None:
+        super().__init__(id=spec.id, classes="view")
+        self.spec = spec
+        self.prepared: PreparedFrame | None = None
+        self.shown_frame: PreparedFrame | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="caption")
+        if self.spec.id == "zones":
+            yield Static("", classes="zone-summary")
+        with Container(classes="body"):
+            yield RowTable(id=f"table-{self.spec.id}")
+            yield DetailPane(classes="detail")
+
+    @property
+    def table(self) -> RowTable:
+        return self.query_one(RowTable)
+
+    def show(self, prepared: PreparedFrame) -> None:
+        """Apply a frame (only called while this view is visible)."""
+        if prepared is self.shown_frame:
+            return
+        self.shown_frame = prepared
+        analysis = prepared.frame.analysis
+        self.table.set_columns(self.spec.columns(analysis))
+        self.table.set_rows(prepared.rows.get(self.spec.id, []))
+        if self.spec.id == "zones":
+            self.query_one(".zone-summary", Static).update(zone_summary(analysis, prepared.palette))
+        self.update_caption()
+        self.update_detail()
+
+    def update_caption(self) -> None:
+        if self.shown_frame is None:
+            return
+        t = self.table
+        pal = self.shown_frame.palette
+        cap = Text.assemble((self.spec.title, "bold"), "  ")
+        shown, total = len(t.visible_rows), t.row_count
+        cap.append(f"{shown:,} of {total:,}" if t.filter else f"{total:,} rows")
+        if t.sort_column is not None:
+            cap.append(f" · sorted by {t.sort_column.title} {'▼' if t.sort_reverse else '▲'}", style=pal.dim)
+        if t.filter:
+            cap.append(" · filter: ", style=pal.dim)
+            cap.append(clean(t.filter), style=pal.accent)
+        if t.busy:
+            cap.append(" · sorting…", style=pal.dim)
+        try:
+            note = self.spec.note(self.shown_frame.frame.analysis)
+        except Exception:
+            note = ""
+        if note:
+            cap.append("  ")
+            cap.append(clean(note), style=pal.warning)
+        if total == 0:
+            cap.append(f"  ({self.spec.empty})", style=pal.dim)
+        self.query_one(".caption", Static).update(cap)
+
+    def current_item(self):
+        if self.shown_frame is None or self.table.cursor_key is None:
+            return None
+        return self.shown_frame.items.get(self.spec.id, {}).get(self.table.cursor_key)
+
+    def current_selection(self) -> ObjectRef | None:
+        item = self.current_item()
+        return None if item is None else self.spec.ref(item)
+
+    def update_detail(self) -> None:
+        item = self.current_item()
+        pane = self.query_one(DetailPane)
+        if item is None or self.shown_frame is None:
+            pane.show(Text("select a row to see its details", style="dim"))
+            return
+        try:
+            pane.show(self.spec.detail(item, self.shown_frame.frame, self.shown_frame.palette))
+        except Exception as e:  # a detail renderer bug shows as text, never a crash
+            pane.show(Text(f"cannot render detail: {type(e).__name__}: {clean(e)}", style="red"))
+
+    @on(RowTable.CursorMoved)
+    def _cursor_moved(self, event: RowTable.CursorMoved) -> None:
+        if self.shown_frame is not None:
+            self.update_detail()
+
+    @on(RowTable.ViewChanged)
+    def _view_changed(self, event: RowTable.ViewChanged) -> None:
+        self.update_caption()
+
+    @on(RowTable.Selected)
+    def _selected(self, event: RowTable.Selected) -> None:
+        self.toggle_class("-detail-max")
+
+
+class MainScreen(Screen):
+    """Holds the latest frame; renders the visible view only."""
+
+    def __init__(self, feed: Feed, *, clock=time.time, refresh_seconds: float = 2.0) -> None:
+        super().__init__(id="main")
+        self.feed = feed
+        self.clock = clock
+        self.refresh_seconds = refresh_seconds
+        self.latest: PreparedFrame | None = None
+        self.active = "overview"
+        self.feed_error = ""
+        self._spin = 0
+        self._dirty = False
+        self._progress_timer = None
+
+    def compose(self) -> ComposeResult:
+        yield ViewTabs(TABS, id="tabs")
+        with ContentSwitcher(initial="loading", id="views"):
+            yield LoadingPanel(Text("connecting…", style="dim"), id="loading")
+            yield OverviewPanel(id="overview")
+            for spec in VIEWS:
+                yield ViewPanel(spec)
+        yield Input(placeholder="filter: words must all match, !word excludes; Enter keeps, Esc clears", id="filter-bar")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter-bar", Input).display = False
+        self._progress_timer = self.set_interval(0.25, self._poll_progress)
+        self.set_interval(1.0, self.update_status)
+        self._poll_progress()
+        self.pull_frames()
+
+    # ------------------------------------------------------------------ the feed
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
+    def pull_frames(self) -> None:
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                frame = self.feed.next_frame(0.5)
+                if frame is None or worker.is_cancelled:
+                    continue
+                self.post_message(FrameReady(prepare(frame, self.app.palette)))
+            except Exception as e:  # keep pulling; the status line shows what failed
+                self.post_message(FeedFailed(f"{type(e).__name__}: {e}"))
+                if self.feed_wait(1.0, worker):
+                    return
+
+    @staticmethod
+    def feed_wait(seconds: float, worker) -> bool:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if worker.is_cancelled:
+                return True
+            time.sleep(0.05)
+        return False
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reprepare")
+    def reprepare(self, palette: Palette) -> None:
+        """Rebuild rows in new colours after a theme change."""
+        if self.latest is not None:
+            self.post_message(FrameReady(prepare(self.latest.frame, palette)))
+
+    def on_frame_ready(self, message: FrameReady) -> None:
+        first = self.latest is None
+        self.latest = message.prepared
+        self.feed_error = ""
+        if first:
+            if self._progress_timer is not None:
+                self._progress_timer.stop()
+            self.query_one(ContentSwitcher).current = self.active
+        self._update_tab_counts()
+        self.render_active()
+        self.update_status()
+
+    def on_feed_failed(self, message: FeedFailed) -> None:
+        self.feed_error = clean(message.error)[:120]
+        self.update_status()
+
+    def _poll_progress(self) -> None:
+        if self.latest is not None:
+            return
+        self._spin += 1
+        status = self.feed.progress()
+        self.query_one("#loading", LoadingPanel).update(loading_text(status, self.app.palette, "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[self._spin % 10]))
+        self.update_status(status)
+
+    # ------------------------------------------------------------------ rendering
+    def render_active(self) -> None:
+        if self.latest is None:
+            return
+        if self.app.screen is not self:  # behind a modal: render when we are back
+            self._dirty = True
+            return
+        self._dirty = False
+        if self.active == "overview":
+            self.query_one(OverviewPanel).show(self.latest.frame, self.latest.palette)
+        else:
+            self.query_one(f"#{self.active}", ViewPanel).show(self.latest)
+
+    def on_screen_resume(self) -> None:
+        if self._dirty:
+            self.render_active()
+
+    def _update_tab_counts(self) -> None:
+        if self.latest is None:
+            return
+        counts = {}
+        a = self.latest.frame.analysis
+        crit = getattr(a.overview, "findings_critical", 0)
+        for spec in VIEWS:
+            n = len(self.latest.rows.get(spec.id, ()))
+            counts[spec.id] = f"({n})" if n else ""
+        if crit:
+            counts["findings"] = f"({len(a.findings)}, {crit}!)"
+        self.query_one(ViewTabs).set_counts(counts)
+
+    def update_status(self, status: FeedStatus | None = None) -> None:
+        if status is None:
+            status = self.latest.frame.status if self.latest is not None else self.feed.progress()
+            if self.latest is not None and status.api_state not in ("static", "replay"):
+                live = self.feed.progress()  # connection state moves between frames
+                status = FeedStatus(**{**status.__dict__, "api_state": live.api_state, "api_error": live.api_error,
+                                       "metrics_source": live.metrics_source or status.metrics_source})
+        taken = self.latest.frame.taken_at if self.latest is not None else None
+        extra = f"feed error: {self.feed_error}" if self.feed_error else getattr(self.app, "status_extra", "")
+        self.query_one(StatusLine).update(status_text(status, taken, self.clock(), self.app.palette,
+                                                      refresh_seconds=self.refresh_seconds, extra=extra))
+
+    # ------------------------------------------------------------------ navigation
+    def show_view(self, view_id: str) -> None:
+        if view_id not in VIEW_IDS:
+            return
+        self.active = view_id
+        self.query_one(ViewTabs).set_active(view_id)
+        if self.latest is not None:
+            self.query_one(ContentSwitcher).current = view_id
+        filter_bar = self.query_one("#filter-bar", Input)
+        filter_bar.display = False
+        self.render_active()
+        panel = self.active_panel()
+        if panel is not None:
+            panel.table.focus()
+
+    def active_panel(self) -> ViewPanel | None:
+        if self.active == "overview":
+            return None
+        return self.query_one(f"#{self.active}", ViewPanel)
+
+    def current_selection(self) -> ObjectRef | None:
+        panel = self.active_panel()
+        return None if panel is None else panel.current_selection()
+
+    def on_view_tabs_clicked(self, message: ViewTabs.Clicked) -> None:
+        self.show_view(message.view_id)
+
+    # ------------------------------------------------------------------ filter
+    def open_filter(self) -> None:
+        panel = self.active_panel()
+        if panel is None:
+            self.show_view("findings")
+            panel = self.active_panel()
+        bar = self.query_one("#filter-bar", Input)
+        bar.value = panel.table.filter
+        bar.display = True
+        bar.focus()
+
+    def set_filter(self, text: str) -> None:
+        panel = self.active_panel()
+        if panel is not None:
+            panel.table.set_filter(text)
+            bar = self.query_one("#filter-bar", Input)
+            if bar.value != text:
+                bar.value = text
+
+    @on(Input.Changed, "#filter-bar")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        panel = self.active_panel()
+        if panel is not None:
+            panel.table.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter-bar")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#filter-bar", Input).display = False
+        panel = self.active_panel()
+        if panel is not None:
+            panel.table.focus()
+
+    def cancel_filter(self) -> bool:
+        """Esc: close the filter bar and clear the filter. False when there was nothing to cancel."""
+        bar = self.query_one("#filter-bar", Input)
+        panel = self.active_panel()
+        had = bar.display or (panel is not None and bool(panel.table.filter))
+        bar.display = False
+        if panel is not None:
+            panel.table.set_filter("")
+            panel.table.focus()
+        return had
+
+    def jump(self, view_id: str, key: str | None = None, filter: str | None = None) -> bool:
+        """Switch to a view and put the cursor on a row (palette jumps). False if the row is not there."""
+        self.show_view(view_id)
+        panel = self.active_panel()
+        if panel is None:
+            return True
+        if filter is not None:
+            panel.table.set_filter(filter)
+        if key is not None:
+            if not panel.table.set_cursor_key(key):
+                panel.table.set_filter("")
+                return panel.table.set_cursor_key(key)
+        return True

@@ -1,0 +1,61 @@
+"""The status line: context, API and metrics state, data age, stale/forbidden markers, badges."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..feed import FeedStatus
+from .render import Palette, clean, fmt_age
+
+API_STYLE = {"connected": "ok", "static": "info", "replay": "info", "loading": "warning", "connecting": "warning",
+             "degraded": "warning", "error": "critical"}
+
+
+def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Palette, *,
+                refresh_seconds: float = 2.0, extra: str = "") -> Text:
+    """One line, most important first: badges, context, API, metrics, data age, markers."""
+    t = Text(no_wrap=True, overflow="ellipsis", end="")
+    if status.readonly:
+        t.append(" READ-ONLY ", style=f"bold reverse {pal.warning}")
+        t.append(" ")
+    if status.insecure:
+        t.append(" INSECURE TLS ", style=f"bold reverse {pal.critical}")
+        t.append(" ")
+    t.append("ctx ", style=pal.dim)
+    t.append(clean(status.context) or "-", style="bold")
+    t.append(" │ ", style=pal.dim)
+    t.append("API ", style=pal.dim)
+    t.append("● ", style=pal.severity(API_STYLE.get(status.api_state, "warning")))
+    state = status.api_state
+    if state == "loading":
+        done, total = status.load_progress()
+        state = f"loading {done}/{total} kinds"
+    t.append(state)
+    if status.api_error:
+        t.append(f" ({clean(status.api_error)[:60]})", style=pal.warning)
+    t.append(" │ ", style=pal.dim)
+    ms = status.metrics_state or "…"
+    t.append("metrics ", style=pal.dim)
+    t.append("● ", style=pal.severity({"ok": "ok", "partial": "warning", "stale": "warning", "unavailable": "critical"}.get(ms, "info")))
+    t.append(clean(status.metrics_source) or ms)
+    if status.metrics_state and status.metrics_state != "ok":
+        t.append(f" [{status.metrics_state}]", style=pal.warning)
+    if taken_at is not None:
+        age = max(0.0, now - taken_at)
+        t.append(" │ ", style=pal.dim)
+        t.append(f"data {fmt_age(age)} old")
+        if status.api_state not in ("static", "replay") and age > max(10.0, 5 * refresh_seconds):
+            t.append(" STALE", style=f"bold {pal.critical}")
+    if status.forbidden:
+        t.append(" │ ", style=pal.dim)
+        t.append("forbidden: " + ", ".join(status.forbidden), style=pal.warning)
+    if extra:
+        t.append(" │ ", style=pal.dim)
+        t.append(clean(extra), style=pal.accent)
+    return t
+
+
+class StatusLine(Static):
+    DEFAULT_CSS = """
+    StatusLine { dock: bottom; height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
