@@ -76,6 +76,7 @@ class _Table:
     objects: dict[Key, Obj] = field(default_factory=dict)
     history: collections.deque = field(default_factory=lambda: collections.deque(maxlen=50_000))
     floor_rv: int = 0  # a watch may resume from any rv >= floor_rv
+    sorted_keys: list | None = None  # cached sorted keys for paged lists; None after a create/delete
 
 
 def rfc3339(ts: float) -> str:
@@ -140,6 +141,43 @@ class ObjectStore:
                 self._changed.wait(timeout)
             return self._rv
 
+    def now(self) -> float:
+        """The store's clock (the simulated one when the scenario runs faster than real time)."""
+        return self._clock()
+
+    def history_floor(self, resource: str) -> int:
+        """The oldest resourceVersion a watch or a list continuation may resume from."""
+        with self._lock:
+            return self._table(resource).floor_rv
+
+    def page(self, resource: str, namespace: str | None, after: Key | None, limit: int,
+             match: Callable[[Obj], bool] | None = None) -> tuple[list[Obj], int, Key | None]:
+        """Up to `limit` objects (0 = all) sorted by (namespace, name) after key `after`, optionally
+        filtered; returns (items, list resourceVersion, last key when more objects may follow).
+        Keeps a sorted key list per resource until a create/delete, so paging 150k objects is cheap."""
+        import bisect
+        with self._lock:
+            t = self._table(resource)
+            keys = t.sorted_keys
+            if keys is None:
+                keys = t.sorted_keys = sorted(t.objects)
+            lo = 0 if not namespace else bisect.bisect_left(keys, (namespace, ""))
+            if after is not None:
+                lo = max(lo, bisect.bisect_right(keys, after))
+            hi = len(keys) if not namespace else bisect.bisect_left(keys, (namespace + "\0", ""))
+            objects = t.objects
+            out: list[Obj] = []
+            i = lo
+            while i < hi:
+                o = objects[keys[i]]
+                i += 1
+                if match is None or match(o):
+                    out.append(o)
+                    if limit and len(out) >= limit:
+                        break
+            more = keys[i - 1] if (limit and i < hi and out) else None
+            return out, self._rv, more
+
     # --- writes --------------------------------------------------------------------------
     def create(self, resource: str, obj: Obj) -> Obj:
         with self._lock:
@@ -155,6 +193,7 @@ class ObjectStore:
             self._stamp_new(md)
             md["resourceVersion"] = self._next_rv()
             t.objects[key] = obj
+            t.sorted_keys = None
             self._record(t, "ADDED", obj)
             return obj
 
@@ -183,6 +222,7 @@ class ObjectStore:
             old = t.objects.pop((namespace, name), None)
             if old is None:
                 raise not_found(resource, name)
+            t.sorted_keys = None
             gone_obj = dict(old)
             gone_obj["metadata"] = dict(old["metadata"], resourceVersion=self._next_rv())
             self._record(t, "DELETED", gone_obj)
@@ -200,6 +240,7 @@ class ObjectStore:
                 t.objects[(md.get("namespace", ""), md["name"])] = obj
                 n += 1
             t.floor_rv = self._rv
+            t.sorted_keys = None
             self._changed.notify_all()
             return n
 

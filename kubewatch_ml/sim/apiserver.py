@@ -1,0 +1,599 @@
+"""The simulator's Kubernetes API server: HTTP/1.1 (optionally TLS) on loopback, bearer tokens,
+discovery, Table output, paged lists, watches, writes, subresources, the service proxy, and
+admin routes (/_sim/...) for the simulator's own controls.
+
+One request path: parse -> authenticate -> faults -> route -> authorize -> verb -> write. Errors are
+ApiErrors turned into real Status objects, so kubectl and client libraries print their usual text.
+"""
+from __future__ import annotations
+
+import base64
+import collections
+import http.server
+import logging
+import os
+import socket
+import ssl
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import orjson
+
+from . import auth, discovery, tables, verbs
+from .kinds import KindInfo
+from .objects import ApiError, ObjectStore
+from .selectors import both, parse_field_selector, parse_label_selector
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+AdminRoute = Callable[[str, dict, bytes], "tuple[int, Any]"]
+PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+CONTINUE_TOO_OLD = ("The provided continue parameter is too old to display a consistent list result. You can start "
+                    "a new list without the continue parameter, or use the continue token in this response to "
+                    "retrieve the remainder of the results. Continuing with the provided token results in an "
+                    "inconsistent list - objects that were created, modified, or deleted between the time the first "
+                    "chunk was returned and now may show up in the list.")
+
+
+@dataclass
+class Route:
+    """A parsed resource URL."""
+    info: KindInfo
+    namespace: str  # "" = all namespaces / cluster scope
+    name: str
+    subresource: str
+    rest: str  # the path after /proxy
+
+
+def not_found_path() -> ApiError:
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def encode_continue(rv: int, key: tuple[str, str]) -> str:
+    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": f"{key[0]}/{key[1]}\x00"})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[int, tuple[str, str]]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        d = orjson.loads(raw)
+        ns, _, name = d["start"].rstrip("\x00").partition("/")
+        return int(d["rv"]), (ns, name)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ApiError(400, "BadRequest", f'continue key is not valid: illegal base64 data or unknown format "{token}"') from None
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kubewatch-sim"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError):
+                self.close_connection = True
+                raise
+            self.request.settimeout(None)
+        self.server.api._track(self.request, True)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        self.server.api._track(self.request, False)  # type: ignore[attr-defined]
+        super().finish()
+
+    def log_message(self, fmt: str, *args: Any) -> None:  # quiet: tests and the TUI share the terminal
+        log.debug("%s " + fmt, self.address_string(), *args)
+
+    def _serve(self) -> None:
+        self.server.api.handle(self)  # type: ignore[attr-defined]
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class ApiServer:
+    def __init__(self, store: ObjectStore, host: str = "127.0.0.1", port: int = 0, tls: bool = False,
+                 tokens: dict[str, str] | None = None, workdir: str | os.PathLike | None = None,
+                 version: str = "v1.32.4"):
+        self.store = store
+        self.host, self.port, self.tls = host, port, tls
+        self.tokens = dict(tokens or {})
+        self.workdir = str(workdir) if workdir else tempfile.mkdtemp(prefix="kubewatch-sim-")
+        self.version = version
+        self.ca_file: str | None = None
+        self.proxy_targets: dict[tuple[str, str, str], str] = {}
+        self.admin_routes: dict[str, AdminRoute] = {"/_sim/faults": self._faults_route}
+        self.on_write: Callable[[str, str, Obj], None] | None = None
+        # fault injection: {"latency": s, "status": {resource: code}, "drop_watches": bool}
+        self.faults: dict[str, Any] = {"latency": 0.0, "status": {}, "drop_watches": False}
+        self.bookmark_interval = 10.0  # seconds between BOOKMARKs on an idle watch
+        self.stats: collections.Counter = collections.Counter()  # "evictions_blocked", "watches", ...
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._conns: set = set()
+        self._conns_lock = threading.Lock()
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> "ApiServer":
+        self._server = _Server((self.host, self.port), _Handler)
+        self._server.api = self  # type: ignore[attr-defined]
+        if self.tls:
+            from .kubeconfig import make_tls_files
+            self.ca_file, cert, key = make_tls_files(self.workdir)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            ctx.set_alpn_protocols(["http/1.1"])
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="sim-apiserver", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f'{"https" if self.tls else "http"}://{self.host}:{self.port}'
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            with self._conns_lock:
+                conns = list(self._conns)
+            for c in conns:  # end keep-alive connections and watches now, not at the client's timeout
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "ApiServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _track(self, conn: Any, add: bool) -> None:
+        with self._conns_lock:
+            (self._conns.add if add else self._conns.discard)(conn)
+
+    # --- one request ---------------------------------------------------------------------------------
+    def handle(self, h: _Handler) -> None:
+        method = h.command
+        parsed = urllib.parse.urlsplit(h.path)
+        path = parsed.path.rstrip("/") or "/"
+        params = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+        try:
+            body = self._read_body(h)
+        except (ValueError, OSError):
+            h.close_connection = True
+            return
+        try:
+            identity = self._authenticate(h, path)
+            if path.startswith("/_sim/"):
+                self._admin(h, method, path, params, body, identity)
+                return
+            self._apply_faults(path, method)
+            self._route(h, method, path, params, body, identity, parsed.query)
+        except ApiError as e:
+            self._status(h, e)
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True
+        except Exception as e:  # a bug must answer 500 like a real server, not kill the connection
+            log.exception("sim apiserver: %s %s", method, h.path)
+            self._status(h, ApiError(500, "InternalError", f"Internal error occurred: {e}"))
+
+    def _read_body(self, h: _Handler) -> bytes:
+        n = int(h.headers.get("Content-Length") or 0)
+        if n:
+            return h.rfile.read(n)
+        if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
+            out = bytearray()
+            while True:
+                size = int(h.rfile.readline().strip().split(b";")[0], 16)
+                if size == 0:
+                    h.rfile.readline()
+                    return bytes(out)
+                out += h.rfile.read(size)
+                h.rfile.readline()
+        return b""
+
+    def _authenticate(self, h: _Handler, path: str) -> auth.Identity | None:
+        header = h.headers.get("Authorization") or ""
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        role = self.tokens.get(token) if token else None
+        if role is None:
+            if path in PUBLIC_PATHS:
+                return None
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        return auth.Identity(user=role, role=role)
+
+    def _admin(self, h: _Handler, method: str, path: str, params: dict, body: bytes,
+               identity: auth.Identity | None) -> None:
+        if identity is None or identity.role != "admin":
+            raise ApiError(403, "Forbidden", f'forbidden: User "{identity.user if identity else "system:anonymous"}" '
+                                             f'cannot {method.lower()} path "{path}"')
+        fn = self.admin_routes.get(path)
+        if fn is None:
+            raise not_found_path()
+        code, obj = fn(method, params, body)
+        self._send_json(h, code, obj)
+
+    def _faults_route(self, method: str, params: dict, body: bytes) -> tuple[int, Any]:
+        if method in ("PUT", "POST", "PATCH"):
+            try:
+                update = orjson.loads(body or b"{}")
+            except orjson.JSONDecodeError as e:
+                return 400, ApiError(400, "BadRequest", f"faults: {e}").status()
+            if not isinstance(update, dict):
+                return 400, ApiError(400, "BadRequest", "faults: expected a JSON object").status()
+            self.faults = {**self.faults, **update}
+        return 200, self.faults
+
+    def _apply_faults(self, path: str, method: str) -> None:
+        f = self.faults
+        if f.get("latency"):
+            time.sleep(float(f["latency"]))
+        forced = f.get("status") or {}
+        if forced:
+            parts = [p for p in path.split("/") if p]
+            for res, code in forced.items():
+                if res in parts:
+                    code = int(code)
+                    reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+                              504: "Timeout", 403: "Forbidden"}.get(code, "InternalError")
+                    raise ApiError(code, reason, f"injected fault: {code} for {res}",
+                                   retry_after=1 if code in (429, 503) else None)
+
+    # --- routing -------------------------------------------------------------------------------------
+    def _route(self, h: _Handler, method: str, path: str, params: dict, body: bytes,
+               identity: auth.Identity | None, query: str) -> None:
+        if path == "/version":
+            return self._send_json(h, 200, discovery.version_info(self.version))
+        if path in ("/healthz", "/livez", "/readyz"):
+            return self._send(h, 200, b"ok", "text/plain; charset=utf-8")
+        assert identity is not None
+        if path == "/api":
+            return self._send_json(h, 200, discovery.api_versions(f"{self.host}:{self.port}"))
+        if path == "/apis":
+            return self._send_json(h, 200, discovery.api_group_list())
+        parts = path.strip("/").split("/")
+        if parts[0] == "api" and len(parts) >= 2:
+            group, version, segs = "", parts[1], parts[2:]
+        elif parts[0] == "apis" and len(parts) >= 2:
+            if len(parts) == 2:
+                g = discovery.api_group(parts[1])
+                if g is None:
+                    raise not_found_path()
+                return self._send_json(h, 200, g)
+            group, version, segs = parts[1], parts[2], parts[3:]
+        else:
+            raise not_found_path()
+        if not segs:
+            rl = discovery.resource_list(group, version)
+            if rl is None:
+                raise not_found_path()
+            return self._send_json(h, 200, rl)
+        route = self._parse_route(group, version, segs)
+        self._dispatch(h, method, route, params, body, identity, query)
+
+    def _parse_route(self, group: str, version: str, segs: list[str]) -> Route:
+        namespace = ""
+        if segs[0] == "namespaces" and len(segs) >= 3 and not (len(segs) == 3 and segs[2] in ("status", "finalize")):
+            namespace, segs = segs[1], segs[2:]
+        info = discovery.lookup(group, version, segs[0])
+        if info is None or (namespace and not info.namespaced):
+            raise not_found_path()
+        name = segs[1] if len(segs) > 1 else ""
+        sub = segs[2] if len(segs) > 2 else ""
+        rest = "/".join(segs[3:])
+        if sub and sub not in info.subresources:
+            raise not_found_path()
+        if len(segs) > 3 and sub != "proxy":
+            raise not_found_path()
+        return Route(info, namespace, urllib.parse.unquote(name), sub, rest)
+
+    def _verb(self, method: str, route: Route, params: dict) -> str:
+        if route.subresource == "proxy":
+            return {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "get")
+        if method in ("GET", "HEAD"):
+            if route.name:
+                return "get"
+            return "watch" if params.get("watch") in ("1", "true", "True") else "list"
+        if method == "POST":
+            return "create"
+        if method == "PUT":
+            return "update"
+        if method == "PATCH":
+            return "patch"
+        if method == "DELETE":
+            return "delete" if route.name else "deletecollection"
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def _dispatch(self, h: _Handler, method: str, route: Route, params: dict, body: bytes,
+                  identity: auth.Identity, query: str) -> None:
+        info = route.info
+        verb = self._verb(method, route, params)
+        if route.name and method == "POST" and route.subresource not in ("eviction", "proxy"):
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        allowed_verbs = ("get", "patch", "update") if route.subresource in ("status", "scale") else (
+            ("create",) if route.subresource == "eviction" else None)
+        if (allowed_verbs is not None and verb not in allowed_verbs) or (
+                not route.subresource and verb not in info.verbs):
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        if not auth.allowed(identity, verb, info.group, info.resource, route.subresource):
+            raise ApiError(403, "Forbidden", auth.forbidden_message(identity, verb, info.group, info.resource,
+                                                                  route.subresource, route.namespace, route.name),
+                           {"name": route.name, "group": info.group,
+                            "kind": f"{info.resource}/{route.subresource}" if route.subresource else info.resource})
+        if info.resource == "secrets":
+            return self._secrets(h, verb, route)
+        if route.subresource == "proxy":
+            return self._proxy(h, method, route, query)
+        ct = (h.headers.get("Content-Type") or "").split(";")[0].strip()
+        call = verbs.Call(self.store, info, route.namespace, route.name, route.subresource, params, body, ct,
+                          identity, self.on_write)
+        if ct == verbs.PROTOBUF and route.subresource != "eviction" and info.resource != "selfsubjectaccessreviews":
+            raise ApiError(415, "UnsupportedMediaType",
+                           f'the body of the request was in an unknown format - accepted media types include: '
+                           f'application/json, application/yaml')
+        if verb in ("list", "watch"):
+            return self._list(h, route, params, verb == "watch")
+        if info.resource == "selfsubjectaccessreviews":
+            return self._send_json(h, *verbs.access_review(call))
+        if route.subresource == "eviction":
+            try:
+                return self._send_json(h, *verbs.evict(call))
+            except ApiError as e:
+                if e.code == 429:
+                    self.stats["evictions_blocked"] += 1
+                raise
+        fn = {"get": verbs.get, "create": verbs.create, "update": verbs.update, "patch": verbs.patch,
+              "delete": verbs.delete, "deletecollection": self._delete_collection}[verb]
+        code, obj = fn(call)
+        if verb == "get" and self._wants_table(h) and not route.subresource:
+            obj = tables.table(info.resource, [obj], self.store.now(),
+                               {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                               params.get("includeObject", "Metadata"))
+        self._send_json(h, code, obj)
+
+    def _delete_collection(self, call: verbs.Call) -> tuple[int, Obj]:
+        pred = both(parse_label_selector(call.params.get("labelSelector")),
+                    parse_field_selector(call.params.get("fieldSelector"), call.info.resource))
+        items, rv = self.store.list(call.info.resource, call.namespace or None)
+        gone = []
+        for o in items:
+            if pred is None or pred(o):
+                sub = verbs.Call(call.store, call.info, o["metadata"].get("namespace", ""), o["metadata"]["name"],
+                                 "", dict(call.params), b"", "", call.identity, call.on_write)
+                try:
+                    verbs.delete(sub)
+                    gone.append(o)
+                except ApiError:
+                    pass
+        return 200, {"kind": f"{call.info.kind}List", "apiVersion": call.info.api_version,
+                     "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": gone}
+
+    # --- lists and watches ------------------------------------------------------------------------------
+    @staticmethod
+    def _wants_table(h: _Handler) -> bool:
+        accept = h.headers.get("Accept") or ""
+        first = accept.split(",")[0]
+        return "as=Table" in first
+
+    def _list(self, h: _Handler, route: Route, params: dict, watch: bool) -> None:
+        info = route.info
+        label = params.get("labelSelector", "")
+        pred = both(parse_label_selector(label), parse_field_selector(params.get("fieldSelector"), info.resource, label))
+        if watch:
+            return self._watch(h, route, params, pred)
+        try:
+            limit = int(params.get("limit") or 0)
+        except ValueError:
+            raise ApiError(400, "BadRequest", f'invalid limit: "{params.get("limit")}"') from None
+        after = None
+        list_rv = None
+        if params.get("continue"):
+            list_rv, after = decode_continue(params["continue"])
+            if list_rv < self.store.history_floor(info.resource):
+                raise ApiError(410, "Expired", CONTINUE_TOO_OLD)
+        else:
+            self._wait_for_rv(params.get("resourceVersion", ""), params.get("resourceVersionMatch", ""))
+        items, rv, more = self.store.page(info.resource, route.namespace or None, after, limit, pred)
+        if list_rv is not None:
+            rv = list_rv
+        meta: Obj = {"resourceVersion": str(rv)}
+        if more is not None:
+            meta["continue"] = encode_continue(rv, more)
+        if self._wants_table(h):
+            doc = tables.table(info.resource, items, self.store.now(), meta, params.get("includeObject", "Metadata"))
+        else:
+            doc = {"kind": f"{info.kind}List", "apiVersion": info.api_version, "metadata": meta, "items": items}
+        self._send_json(h, 200, doc)
+
+    def _wait_for_rv(self, rv_param: str, match: str) -> None:
+        if rv_param in ("", "0"):
+            return
+        try:
+            want = int(rv_param)
+        except ValueError:
+            raise ApiError(400, "BadRequest", f'invalid resource version "{rv_param}"') from None
+        current = self.store.resource_version
+        if match == "Exact" and want != current:
+            if want < current:
+                raise ApiError(410, "Expired", f"too old resource version: {want} ({current})")
+        if want > current:
+            deadline = time.monotonic() + 3
+            while self.store.resource_version < want and time.monotonic() < deadline:
+                self.store.wait_for_change(self.store.resource_version, deadline - time.monotonic())
+            if self.store.resource_version < want:
+                raise ApiError(504, "Timeout", f"Too large resource version: {want}, current: "
+                                               f"{self.store.resource_version}",
+                               {"causes": [{"reason": "ResourceVersionTooLarge",
+                                            "message": "Too large resource version"}], "retryAfterSeconds": 1},
+                               retry_after=1)
+
+    def _watch(self, h: _Handler, route: Route, params: dict, pred: Any) -> None:
+        info, store = route.info, self.store
+        ns = route.namespace
+        table = self._wants_table(h)
+        include = params.get("includeObject", "Metadata")
+        bookmarks = params.get("allowWatchBookmarks") in ("true", "1")
+        rv_param = params.get("resourceVersion", "")
+        initial = params.get("sendInitialEvents") == "true" or rv_param in ("", "0")
+        try:
+            timeout = float(params.get("timeoutSeconds") or 1800)
+        except ValueError:
+            raise ApiError(400, "BadRequest", "invalid timeoutSeconds") from None
+        start_rv = 0
+        if rv_param not in ("", "0"):
+            try:
+                start_rv = int(rv_param)
+            except ValueError:
+                raise ApiError(400, "BadRequest", f'invalid resource version "{rv_param}"') from None
+        self.stats["watches"] += 1
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.send_header("Cache-Control", "no-cache, private")
+        h.end_headers()
+        now = store.now
+
+        def encode(obj: Obj) -> Obj:
+            if table:
+                return tables.table(info.resource, [obj], now(), {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                                    include)
+            return obj
+
+        def emit(type_: str, obj: Obj) -> None:
+            data = orjson.dumps({"type": type_, "object": obj}) + b"\n"
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        def matches(o: Obj) -> bool:
+            if ns and o["metadata"].get("namespace") != ns:
+                return False
+            return pred is None or pred(o)
+
+        def bookmark(rv: int, extra: Obj | None = None) -> None:
+            md: Obj = {"resourceVersion": str(rv)}
+            if extra:
+                md["annotations"] = extra
+            emit("BOOKMARK", {"kind": info.kind, "apiVersion": info.api_version, "metadata": md})
+
+        try:
+            if initial:
+                items, rv, _ = store.page(info.resource, ns or None, None, 0, pred)
+                for o in items:
+                    emit("ADDED", encode(o))
+                if bookmarks and params.get("sendInitialEvents") == "true":
+                    bookmark(rv, {"k8s.io/initial-events-end": "true"})
+                start_rv = rv
+            deadline = time.monotonic() + timeout
+            last_sent = time.monotonic()
+            rv = start_rv
+            drop = bool(self.faults.get("drop_watches"))
+            while not self._stopping.is_set():
+                seen_global = store.resource_version
+                try:
+                    events = store.events_since(info.resource, rv)
+                except ApiError as e:
+                    emit("ERROR", e.status())
+                    break
+                for ev in events:
+                    if matches(ev.obj):
+                        emit(ev.type, encode(ev.obj))
+                        last_sent = time.monotonic()
+                    rv = ev.rv
+                left = deadline - time.monotonic()
+                if left <= 0 or drop:
+                    break
+                if bookmarks and time.monotonic() - last_sent >= self.bookmark_interval:
+                    bookmark(max(rv, seen_global))
+                    last_sent = time.monotonic()
+                store.wait_for_change(seen_global, min(left, 1.0, self.bookmark_interval))
+            h.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            h.close_connection = True
+
+    # --- special resources ------------------------------------------------------------------------------
+    def _secrets(self, h: _Handler, verb: str, route: Route) -> None:
+        if verb == "list":
+            return self._send_json(h, 200, {"kind": "SecretList", "apiVersion": "v1",
+                                            "metadata": {"resourceVersion": str(self.store.resource_version)},
+                                            "items": []})
+        if verb in ("get", "delete", "patch", "update"):
+            raise ApiError(404, "NotFound", f'secrets "{route.name}" not found',
+                           {"name": route.name, "kind": "secrets"})
+        raise ApiError(405, "MethodNotAllowed", "the simulator does not store secrets")
+
+    def _proxy(self, h: _Handler, method: str, route: Route, query: str) -> None:
+        if method != "GET":
+            raise ApiError(405, "MethodNotAllowed", "the simulator's service proxy forwards GET only")
+        name, _, port = route.name.partition(":")
+        if name in ("http", "https") and port:  # scheme:name:port
+            name, _, port = port.partition(":")
+        target = None
+        for (ns, svc, p), url in self.proxy_targets.items():
+            if ns == route.namespace and svc == name and (not port or p == port):
+                target = url
+                break
+        if target is None:
+            if self.store.get("services", route.namespace, name) is None:
+                raise ApiError(404, "NotFound", f'services "{name}" not found', {"name": name, "kind": "services"})
+            raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{route.name}"')
+        url = target.rstrip("/") + "/" + route.rest + (f"?{query}" if query else "")
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                data, ctype, code = r.read(), r.headers.get("Content-Type", "text/plain"), r.status
+        except urllib.error.HTTPError as e:
+            data, ctype, code = e.read(), e.headers.get("Content-Type", "text/plain"), e.code
+        except (urllib.error.URLError, OSError) as e:
+            raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: {getattr(e, 'reason', e)}") from None
+        self._send(h, code, data, ctype)
+
+    # --- writing -----------------------------------------------------------------------------------------
+    def _send(self, h: _Handler, code: int, data: bytes, ctype: str, extra: dict | None = None) -> None:
+        h.send_response(code)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(data)))
+        h.send_header("Cache-Control", "no-cache, private")
+        for k, v in (extra or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(data)
+
+    def _send_json(self, h: _Handler, code: int, obj: Any) -> None:
+        self._send(h, code, orjson.dumps(obj), "application/json")
+
+    def _status(self, h: _Handler, e: ApiError) -> None:
+        status = e.status()
+        extra = {}
+        if e.retry_after:
+            extra["Retry-After"] = str(e.retry_after)
+            status.setdefault("details", {})["retryAfterSeconds"] = e.retry_after
+        try:
+            self._send(h, e.code, orjson.dumps(status), "application/json", extra)
+        except OSError:
+            h.close_connection = True
