@@ -1,0 +1,19 @@
+"""`--demo` for the headless commands: a simulated ML cluster on loopback for the duration of a
+block. The commands reach it only through its kubeconfig and exporter URLs, like a real cluster."""
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from typing import Iterator
+
+DEMO_SEED, DEMO_NODES, DEMO_PODS = 7, 40, 600
+
+
+@contextlib.contextmanager
+def demo_cluster(seed: int = DEMO_SEED, nodes: int = DEMO_NODES, pods: int = DEMO_PODS,
+                 start_clock: bool = False) -> Iterator[object]:
+    from ..sim.cluster import SimCluster
+
+    with tempfile.TemporaryDirectory(prefix="kubewatch-demo-") as workdir:
+        with SimCluster(seed=seed, nodes=nodes, pods=pods, speed=1.0, workdir=workdir, start_clock=start_clock) as sim:
+            yield sim

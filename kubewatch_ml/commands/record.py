@@ -1,0 +1,91 @@
+"""`kubewatch-ml record FILE`: snapshots at each interval into one SQLite file with bounded
+retention; replay it with `kubewatch-ml replay FILE`, export a moment with `snapshot --from FILE
+--at TIME`, compare moments with `diff FILE@T1 FILE@T2`."""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+from ..errors import UserError
+from ._headless import Progress, add_source_args, check_output, cluster_settings
+
+
+def add_arguments(p) -> None:
+    p.add_argument("file", metavar="FILE", help="the recording (created if missing, appended otherwise)")
+    p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS", help="between frames (default 30)")
+    p.add_argument("--retention", default="1000", metavar="N|DURATION",
+                   help="keep the last N frames (default 1000) or a duration such as 24h or 7d")
+    p.add_argument("--count", type=int, default=0, metavar="N", help="stop after N frames (default: until interrupted)")
+    p.add_argument("--sync-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="how long to wait for the initial lists (default 600)")
+    add_source_args(p, recording=False)
+
+
+def run(args) -> int:
+    from ..recording import Recording, parse_retention
+
+    if args.interval < 0.1:
+        raise UserError("--interval must be at least 0.1 s")
+    if args.count < 0:
+        raise UserError("--count must be 0 (unbounded) or more")
+    retention = parse_retention(args.retention)
+    progress = Progress(args.quiet)
+    stop = threading.Event()
+    old = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is threading.main_thread() else None
+    check_output(args.file)  # fail now; the file itself is created once the cluster answers
+    try:
+        with cluster_settings(args, progress) as (settings, _source):
+            record_loop(settings, lambda: Recording.create(args.file, retention), args.interval, args.count,
+                        args.sync_timeout, progress, stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+    progress.done(f"recording {args.file}: stopped ({retention.describe()} kept)")
+    return 0
+
+
+def record_loop(settings, open_recording, interval: float, count: int, sync_timeout: float, progress: Progress,
+                stop: threading.Event) -> int:
+    """Watch the cluster (one list, then watches) and append a frame every `interval` seconds."""
+    from ..sources.kube import connect
+    from ._headless import built
+
+    conn = connect(settings.kube)
+    with built("the data layer (store, metrics sources)"):
+        from ..sources.metrics import open_metrics
+        from ..store import ClusterStore
+    store = ClusterStore(conn)
+    metrics = open_metrics(settings.metrics, conn)
+    written = 0
+    rec = None
+    try:
+        store.start()
+        progress(f"listing {conn.info.server}…", force=True)
+        if not store.wait_synced(sync_timeout):
+            raise UserError(f"the initial lists did not finish within {sync_timeout:g} s (--sync-timeout)")
+        rec = open_recording()
+        progress(f"recording every {interval:g} s into {rec.path}; metrics: {metrics.describe()}", force=True)
+        next_at = time.monotonic()
+        while not stop.is_set():
+            cluster = store.snapshot()
+            m = metrics.fetch(time.time())
+            rec.append(cluster, m)
+            written += 1
+            progress(f"frame {written}: {len(cluster.nodes):,} nodes, {len(cluster.pods):,} pods "
+                     f"({len(rec)} frames kept)", force=True)
+            if count and written >= count:
+                break
+            next_at += interval
+            stop.wait(max(0.0, next_at - time.monotonic()))  # fixed cadence: slow fetches don't drift it
+    finally:
+        if rec is not None:
+            rec.close()
+        store.stop()
+        metrics.close()
+        close = getattr(conn, "close", None)
+        if close:
+            close()
+    return written
