@@ -300,6 +300,8 @@ def describe_transport_error(host: str, e: BaseException) -> str:
         if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
             return f"TLS handshake with {host} failed (the server does not speak TLS?): check the URL scheme in the kubeconfig"
         return f"TLS handshake with {host} failed: check the kubeconfig's certificates or --insecure-skip-tls-verify"
+    if isinstance(e, urllib3.exceptions.NewConnectionError) or isinstance(inner, urllib3.exceptions.NewConnectionError):
+        return f"cannot reach {host} ({_reason(e)}): is the cluster up? check --context"
     if isinstance(inner, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ConnectTimeoutError)) or isinstance(
             e, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ConnectTimeoutError)):
         return f"cannot reach {host} (timed out): is the cluster up? check --context or --request-timeout"
