@@ -22,15 +22,16 @@ class Moment:
     cluster: object  # ClusterSnapshot
     metrics: object  # MetricsSnapshot | None
     analysis: object  # analysis.models.Analysis
-    source: str  # "live" | "demo" | "recording <file> frame <n>"
+    source: str  # "live" | "demo" | "recording <file> frame <n>" | "snapshot <file>"
+    document: dict | None = None  # set when read from a snapshot JSON file (no records, no analysis)
 
 
 def add_source_args(p, *, recording: bool = True) -> None:
     p.add_argument("--demo", action="store_true",
                    help="run against an in-process simulated ML cluster on loopback (no cluster needed)")
     if recording:
-        p.add_argument("--from", dest="from_file", metavar="RECORDING",
-                       help="use a recorded moment instead of a cluster (see `kubewatch-ml record`)")
+        p.add_argument("--from", dest="from_file", metavar="FILE",
+                       help="use a recorded moment (see `kubewatch-ml record`) or a snapshot JSON file instead of a cluster")
         p.add_argument("--at", metavar="TIME", default=None,
                        help="with --from: RFC3339, POSIX seconds, first, last (default), -15m or +15m")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -120,6 +121,12 @@ def gather(args, progress: Progress) -> Moment:
 
         if getattr(args, "demo", False):
             raise UserError("--from and --demo exclude each other")
+        if _is_json(from_file):
+            from ..export.json_export import load_document
+
+            if getattr(args, "at", None):
+                raise UserError("--at applies to recordings; a snapshot JSON file holds one moment")
+            return Moment(None, None, None, f"snapshot {Path(from_file).name}", load_document(from_file))
         with Recording.open(from_file) as rec:
             infos = rec.frames()
             cluster, metrics = rec.load_at(args.at or "last")
@@ -133,6 +140,14 @@ def gather(args, progress: Progress) -> Moment:
     progress("analysing…")
     frame = build_frame(cluster, metrics, cluster.taken_at or time.time())
     return Moment(cluster, metrics, frame.analysis, source)
+
+
+def _is_json(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(64).lstrip()[:1] == b"{"
+    except OSError:
+        return False  # Recording.open says what is wrong
 
 
 def read_live(settings: Settings, progress: Progress):

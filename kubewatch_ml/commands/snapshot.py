@@ -34,7 +34,7 @@ def resolve_format(fmt: str | None, output: str | None) -> str:
 
 
 def run(args) -> int:
-    from ..export.json_export import build_document, render_json, resolve_views
+    from ..export.json_export import build_document, resolve_views
 
     fmt = resolve_format(args.format, args.output)
     views = resolve_views(args.view)  # bad names fail before any connection
@@ -49,6 +49,14 @@ def run(args) -> int:
     progress = Progress(args.quiet)
     moment = gather(args, progress)
     progress("rendering…")
+    if moment.document is not None:  # re-render a snapshot JSON file in another format
+        if fmt == "svg":
+            raise UserError("svg needs a live cluster, --demo or a recording (a JSON snapshot has no records)")
+        doc = dict(moment.document)
+        doc["views"] = {v: d for v, d in doc["views"].items() if v in views}
+        write_output(_render(doc, fmt, args.max_rows), args.output)
+        progress.done(f"{moment.source} -> {args.output or 'stdout'} ({fmt})")
+        return 0
     if fmt == "svg":
         from ..export.svg import export_svgs
 
@@ -62,22 +70,26 @@ def run(args) -> int:
             write_output(next(iter(svgs.values())), args.output)
     else:
         doc = build_document(moment.analysis, moment.cluster, moment.metrics, views, source=moment.source)
-        if fmt == "json":
-            data: bytes | str = render_json(doc)
-        elif fmt == "markdown":
-            from ..export.markdown import render_markdown
-
-            data = render_markdown(doc, args.max_rows)
-        else:
-            from ..export.html import render_html
-
-            data = render_html(doc, args.max_rows)
-        write_output(data, args.output)
+        write_output(_render(doc, fmt, args.max_rows), args.output)
     s = moment.analysis.overview
     progress.done(f"snapshot of {moment.cluster.cluster.context or 'cluster'}: {len(moment.cluster.nodes):,} nodes, "
                   f"{len(moment.cluster.pods):,} pods, {s.findings_critical} critical / {s.findings_warning} warning "
                   f"findings -> {args.output or 'stdout'} ({fmt})")
     return 0
+
+
+def _render(doc: dict, fmt: str, max_rows: int) -> bytes | str:
+    if fmt == "json":
+        from ..export.json_export import render_json
+
+        return render_json(doc)
+    if fmt == "markdown":
+        from ..export.markdown import render_markdown
+
+        return render_markdown(doc, max_rows)
+    from ..export.html import render_html
+
+    return render_html(doc, max_rows)
 
 
 def _parse_size(text: str) -> tuple[int, int]:

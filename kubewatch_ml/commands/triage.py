@@ -2,6 +2,8 @@
 --fail-on, so cron, CI or an alert webhook can branch on it (table in docs/SNAPSHOT.md)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import orjson
 
 from ..errors import UserError
@@ -59,7 +61,18 @@ def run(args) -> int:
 
     progress = Progress(args.quiet)
     m = gather(args, progress)
-    findings = list(m.analysis.findings)  # ranked by analysis: severity, impact, object
+    if m.document is not None:  # a snapshot JSON file: its findings, as analysed then
+        d = m.document
+        findings = [SimpleNamespace(**{"view": "", "alert": "", **f}) for f in d["findings"]]
+        c = d["cluster"]
+        where, taken = c["context"] or c["server"], d["taken_at"]
+        cluster = {k: c[k] for k in ("context", "server", "version", "nodes", "pods")}
+    else:
+        findings = list(m.analysis.findings)  # ranked by analysis: severity, impact, object
+        info = m.cluster.cluster
+        where, taken = info.context or info.server, rfc3339(m.cluster.taken_at)
+        cluster = {"context": info.context, "server": info.server, "version": info.version,
+                   "nodes": len(m.cluster.nodes), "pods": len(m.cluster.pods)}
     if views:
         wanted = set().union(*(_VIEW_OF[v] for v in views))
         findings = [f for f in findings if f.view in wanted]
@@ -68,14 +81,12 @@ def run(args) -> int:
     if args.limit:
         shown = shown[: args.limit]
     counts = {s: sum(1 for f in findings if f.severity == s) for s in reversed(SEVERITIES)}
-    info = m.cluster.cluster
     if fmt == "json":
         doc = {
             "schema": TRIAGE_SCHEMA,
-            "taken_at": rfc3339(m.cluster.taken_at),
+            "taken_at": taken,
             "source": m.source,
-            "cluster": {"context": info.context, "server": info.server, "version": info.version,
-                        "nodes": len(m.cluster.nodes), "pods": len(m.cluster.pods)},
+            "cluster": cluster,
             "fail_on": fail_on,
             "exit_code": code,
             "counts": counts,
@@ -83,8 +94,7 @@ def run(args) -> int:
         }
         out: bytes | str = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
     else:
-        out = render_text(shown, counts, info.context or info.server, rfc3339(m.cluster.taken_at), fail_on, code,
-                          len(findings) - len(shown))
+        out = render_text(shown, counts, where, taken, fail_on, code, len(findings) - len(shown))
     write_output(out, args.output)
     progress.done()
     return code

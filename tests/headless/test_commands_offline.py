@@ -115,3 +115,19 @@ def test_diff_between_recording_moments_and_json_files(rec, tmp_path, capsys):
             "detail": ""} in d["changes"]
     assert main(["diff", str(a), str(a), "-q"]) == 0
     assert "no changes" in capsys.readouterr().out
+
+
+def test_one_read_then_render_and_triage_from_the_json(rec, tmp_path, capsys):
+    """What the CronJob does: one snapshot JSON, then HTML and triage rendered from it."""
+    js = tmp_path / "s.json"
+    assert main(["snapshot", "--from", str(rec), "-q", "-o", str(js)]) == 0
+    assert main(["snapshot", "--from", str(js), "-q", "-f", "html", "-o", str(tmp_path / "s.html")]) == 0
+    assert "prod-ml" in (tmp_path / "s.html").read_text()
+    code_rec = main(["triage", "--from", str(rec), "-q", "-f", "json", "--fail-on", "info"])
+    from_rec = json.loads(capsys.readouterr().out)
+    code_js = main(["triage", "--from", str(js), "-q", "-f", "json", "--fail-on", "info"])
+    from_js = json.loads(capsys.readouterr().out)
+    assert code_js == code_rec and from_js["findings"] == from_rec["findings"] and from_js["counts"] == from_rec["counts"]
+    assert from_js["source"] == "snapshot s.json"
+    assert main(["snapshot", "--from", str(js), "-q", "-f", "svg"]) == 2
+    assert main(["snapshot", "--from", str(js), "--at", "first", "-q"]) == 2
