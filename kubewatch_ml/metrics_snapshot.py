@@ -58,6 +58,8 @@ class HpaHistory:
     times: tuple[float, ...] = ()
     current: tuple[float, ...] = ()
     desired: tuple[float, ...] = ()
+    min_replicas: tuple[float, ...] = ()  # spec bounds at the same times (they can be edited)
+    max_replicas: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class MetricsSnapshot:
     restarts_1h: Mapping[ContainerKey, float] = field(default_factory=dict)
     crashlooping: frozenset[ContainerKey] = frozenset()
     hpa_history: Mapping[PodKey, HpaHistory] = field(default_factory=dict)  # (namespace, hpa)
+    # kube_resourcequota: (namespace, resourcequota, raw key e.g. "requests.nvidia.com/gpu") -> (used, hard)
+    quota_usage: Mapping[tuple[str, str, str], tuple[float | None, float | None]] = field(default_factory=dict)
 
     def area(self, name: str) -> AreaState:
         return self.areas.get(name) or AreaState(ok=False, reason="no metrics source")
