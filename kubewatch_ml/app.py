@@ -40,7 +40,7 @@ VIEW_BINDINGS = [
 class KubewatchApp(ActionKeys, App[int]):
     CSS_PATH = "kubewatch.tcss"
     TITLE = "kubewatch-ml"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (170, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-xnarrow"), (80, "-narrow"), (140, "-medium"), (170, "-wide")]
     COMMANDS = App.COMMANDS | set(PROVIDERS)
     COMMAND_PALETTE_BINDING = "ctrl+p"
 

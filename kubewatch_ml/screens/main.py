@@ -124,7 +124,7 @@ class ViewPanel(Vertical):
         pal = self.shown_frame.palette
         cap = Text.assemble((self.spec.title, "bold"), "  ")
         shown, total = len(t.visible_rows), t.row_count
-        cap.append(f"{shown:,} of {total:,}" if t.filter else f"{total:,} rows")
+        cap.append(f"{shown:,} of {total:,}" if t.filter else f"{total:,} row{'' if total == 1 else 's'}")
         if t.sort_column is not None:
             cap.append(f" · sorted by {t.sort_column.title} {'▼' if t.sort_reverse else '▲'}", style=pal.dim)
         if t.filter:

@@ -14,14 +14,14 @@ from ..feed import Frame
 from ..widgets.render import Palette, fmt_cpu, fmt_pct, gauge, inert
 from .views import HPA_SEVERITY, LEVEL_SEVERITY
 
-CARDS = ("cluster", "gpus", "quotas", "hpas", "findings", "zones")
+CARDS = ("cluster", "gpus", "findings", "quotas", "hpas", "zones")
 TITLES = {"cluster": "Cluster", "gpus": "GPUs", "quotas": "Quota hot spots", "hpas": "Autoscalers",
           "findings": "Top findings", "zones": "Zones"}
 
 
 def _grid() -> Table:
     t = Table.grid(padding=(0, 1))
-    t.add_column(no_wrap=True)
+    t.add_column(no_wrap=True, min_width=11)
     t.add_column(no_wrap=True, overflow="ellipsis")
     return t
 
@@ -50,15 +50,15 @@ def card_gpus(frame: Frame, pal: Palette) -> RenderableType:
     g = frame.analysis.gpu_nodes
     ratio = o.gpu_requested / o.gpu_allocatable if o.gpu_allocatable else None
     t = _grid()
-    t.add_row(Text("allocated", style="bold"), gauge(ratio, 24, pal, label=f"{o.gpu_requested}/{o.gpu_allocatable}"))
+    t.add_row(Text("allocated", style="bold"), gauge(ratio, 18, pal, label=f"{o.gpu_requested}/{o.gpu_allocatable}"))
     t.add_row(Text("free", style="bold"), Text(f"{o.gpu_free} on {o.gpu_nodes} GPU nodes"))
     idle = "-" if o.gpu_idle is None else str(o.gpu_idle)
     t.add_row(Text("idle held", style="bold"), Text(f"{idle} allocated but idle", style=pal.warning if o.gpu_idle else ""))
-    t.add_row(Text("utilisation", style="bold"), gauge(None if o.gpu_util_avg is None else o.gpu_util_avg / 100, 24, pal,
+    t.add_row(Text("utilisation", style="bold"), gauge(None if o.gpu_util_avg is None else o.gpu_util_avg / 100, 18, pal,
                                                      color=pal.info, label=fmt_pct(o.gpu_util_avg)))
     for p in g.by_product[:3]:
         r = p.requested / p.allocatable if p.allocatable else None
-        t.add_row(inert(p.group or "(unlabelled)", pal.dim), gauge(r, 24, pal, label=f"{p.requested}/{p.allocatable}"))
+        t.add_row(inert((p.group or "(unlabelled)")[:14], pal.dim), gauge(r, 18, pal, label=f"{p.requested}/{p.allocatable}"))
     if o.pending_gpu_pods:
         t.add_row(Text("waiting", style="bold"), Text(f"{o.pending_gpu_pods} pods pending for GPUs", style=pal.warning))
     return t
@@ -71,9 +71,8 @@ def card_quotas(frame: Frame, pal: Palette) -> RenderableType:
     t = _grid()
     for nq in rows:
         worst = max((r for r in nq.rows if r.ratio is not None), key=lambda r: r.ratio, default=None)
-        label = f"{nq.max_ratio * 100:3.0f}% {worst.resource if worst else ''}"
-        t.add_row(inert(nq.namespace, "bold" if nq.prod else ""), gauge(nq.max_ratio, 14, pal, label=f"{nq.max_ratio * 100:4.0f}%"),
-                  inert(label.split(" ", 1)[-1].strip(), pal.severity(LEVEL_SEVERITY.get(nq.level, "")) or pal.dim))
+        t.add_row(inert(nq.namespace, "bold" if nq.prod else ""), gauge(nq.max_ratio, 14, pal),
+                  inert(worst.resource if worst else "", pal.severity(LEVEL_SEVERITY.get(nq.level, "")) or pal.dim))
     return t
 
 
@@ -97,7 +96,7 @@ def card_findings(frame: Frame, pal: Palette, limit: int = 6) -> RenderableType:
                          (f"{o.findings_warning} warning", pal.warning if o.findings_warning else pal.dim), "  ",
                          (f"{o.findings_info} info", pal.dim))
     t = Table.grid(padding=(0, 1))
-    t.add_column(no_wrap=True)
+    t.add_column(no_wrap=True, min_width=1)
     t.add_column(no_wrap=True, overflow="ellipsis")
     for f in frame.analysis.findings[:limit]:
         t.add_row(Text("●", style=pal.severity(f.severity)), Text.assemble(inert(f.id, pal.dim), " ", inert(f.summary)))

@@ -79,12 +79,12 @@ def _quota_ratio(nq, *resources: str):
 
 def quota_columns(_a) -> list[Column]:
     return [
-        Column("namespace", "NAMESPACE", 18, flex=True),
+        Column("namespace", "NAMESPACE", 16, flex=True),
         Column("level", "LEVEL", 11),
-        Column("max", "MAX", 14),
-        Column("cpu", "CPU REQ/HARD", 16, drop=1),
-        Column("memory", "MEM REQ/HARD", 16, drop=1),
-        Column("gpu", "GPU", 12),
+        Column("max", "MAX", 12),
+        Column("cpu", "CPU REQ", 12, drop=1),
+        Column("memory", "MEM REQ", 12, drop=1),
+        Column("gpu", "GPU", 11),
         Column("pods", "PODS", 5, align="right", drop=2),
         Column("cpu_used", "CPU USED", 8, align="right", drop=3),
         Column("idle", "IDLE RSV", 8, align="right", drop=3),
@@ -100,14 +100,14 @@ def quota_rows(frame: Frame, pal: Palette) -> list[Row]:
         mem = _quota_ratio(nq, "requests.memory", "memory")
         gpu = _quota_ratio(nq, "requests.nvidia.com/gpu")
         level = nq.level.replace("_", " ") if nq.has_quota else "no quota"
-        gpu_cell = (gauge(gpu.ratio, 12, pal, label=f"{gpu.used}/{gpu.hard}") if gpu else
+        gpu_cell = (gauge(gpu.ratio, 11, pal, label=f"{gpu.used}/{gpu.hard}") if gpu else
                     _t(f"{nq.gpu_requested} req" if nq.gpu_requested else "-", pal.dim))
         out.append(_row(nq.key, [
             (_t(nq.namespace, "bold" if nq.prod else ""), nq.namespace),
             (_t(level, pal.severity(sev) if sev else pal.dim), {"exceeded": 0, "fully_used": 1, "almost_full": 2, "ok": 3}.get(nq.level, 4)),
-            (gauge(nq.max_ratio, 14, pal), nq.max_ratio),
-            (gauge(cpu.ratio, 16, pal) if cpu else _t(fmt_cpu(nq.cpu_requested_m), pal.dim), cpu.ratio if cpu else None),
-            (gauge(mem.ratio, 16, pal) if mem else _t(fmt_bytes(nq.memory_requested), pal.dim), mem.ratio if mem else None),
+            (gauge(nq.max_ratio, 12, pal), nq.max_ratio),
+            (gauge(cpu.ratio, 12, pal) if cpu else _t(fmt_cpu(nq.cpu_requested_m), pal.dim), cpu.ratio if cpu else None),
+            (gauge(mem.ratio, 12, pal) if mem else _t(fmt_bytes(nq.memory_requested), pal.dim), mem.ratio if mem else None),
             (gpu_cell, gpu.ratio if gpu else None),
             (_num(nq.pods), nq.pods),
             (_t(fmt_cores(nq.cpu_used_cores)), nq.cpu_used_cores),
@@ -359,7 +359,7 @@ def _zones(analysis) -> list[str]:
 def zone_columns(analysis) -> list[Column]:
     cols = [Column("workload", "WORKLOAD", 24, flex=True), Column("ready", "READY", 7, align="right")]
     for z in (_zones(analysis) if analysis is not None else []):
-        cols.append(Column(f"zone:{z}", (z or "(none)")[-8:], max(6, min(len(z), 8)), align="right"))
+        cols.append(Column(f"zone:{z}", (z or "(none)")[-10:], max(6, min(len(z), 10)), align="right"))
     cols += [Column("skew", "SKEW", 4, align="right"), Column("flags", "FLAGS", 18, drop=1)]
     return cols
 

@@ -57,5 +57,5 @@ def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Pal
 
 class StatusLine(Static):
     DEFAULT_CSS = """
-    StatusLine { dock: bottom; height: 1; background: $panel; color: $text; padding: 0 1; }
+    StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
     """

@@ -51,7 +51,7 @@ class ViewTabs(Widget):
             start = t.cell_len
             active = view_id == self._active
             label = title.split()[0] if compact else title
-            count = self._counts.get(view_id, "")
+            count = "" if compact else self._counts.get(view_id, "")
             t.append(f" {key}", style="bold reverse" if active else "bold")
             t.append(f" {label}" + (f" {count}" if count else "") + " ", style="reverse" if active else "")
             self._spans.append((start, t.cell_len, view_id))
