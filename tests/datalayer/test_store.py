@@ -1,0 +1,185 @@
+"""ClusterStore against the fake API: paged load, watch, 410 relist, 403, churn == fresh list."""
+import random
+import threading
+import time
+
+import pytest
+
+from kubewatch_ml.snapshot import ClusterSnapshot
+from kubewatch_ml.store import ClusterStore, load_snapshot
+
+from .fakeapi import node, pod, workload
+
+KINDS = ("nodes", "pods", "replicasets", "deployments")
+
+
+def _wait(pred, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _seed(api, n_pods=1200):
+    for i in range(4):
+        api.put("nodes", node(f"n{i}", zone=f"z{i % 2}"))
+    api.put("deployments", workload("Deployment", "web"))
+    api.put("replicasets", workload("ReplicaSet", "web-abc", owner=("Deployment", "web")))
+    for i in range(n_pods):
+        api.put("pods", pod(f"web-abc-{i}", node=f"n{i % 4}", owner=("ReplicaSet", "web-abc")))
+
+
+def _same_as_fresh(store, conn):
+    fresh = load_snapshot(conn, kinds=store.kinds)
+    live = store.snapshot()
+    assert dict(live.pods) == dict(fresh.pods)
+    assert dict(live.nodes) == dict(fresh.nodes)
+    assert dict(live.workloads) == dict(fresh.workloads)
+    for idx in ("pods_by_node", "pods_by_namespace", "pods_by_workload", "nodes_by_zone"):
+        a = {k: sorted(v) for k, v in getattr(live, idx).items()}
+        b = {k: sorted(v) for k, v in getattr(fresh, idx).items()}
+        assert a == b, idx
+    return live
+
+
+def test_load_snapshot_pages_and_indexes(conn, fake_api):
+    _seed(fake_api)
+    progress = []
+    snap = load_snapshot(conn, kinds=KINDS, on_progress=lambda k, st: progress.append((k, st.pages, st.complete)))
+    assert len(snap.pods) == 1200 and len(snap.nodes) == 4
+    pod_lists = [r for r in fake_api.requests if r[1].startswith("/api/v1/pods?")]
+    assert len(pod_lists) == 3 and "limit=500" in pod_lists[0][1] and "continue=" in pod_lists[1][1]
+    assert ("pods", 3, True) in progress and ("pods", 1, False) in progress
+    assert snap.kinds["pods"].listed == 1200 and snap.kinds["pods"].pages == 3
+    assert len(snap.pods_by_workload[("Deployment", "default", "web")]) == 1200
+    assert sorted(snap.nodes_by_zone) == ["z0", "z1"] and len(snap.pods_by_node["n1"]) == 300
+    ref = ClusterSnapshot.build(0, nodes=snap.nodes.values(), pods=snap.pods.values(), workloads=snap.workloads.values())
+    assert {k: sorted(v) for k, v in ref.pods_by_workload.items()} == {k: sorted(v) for k, v in snap.pods_by_workload.items()}
+
+
+def test_watch_applies_changes_and_notifies(conn, fake_api):
+    _seed(fake_api, 10)
+    changes = []
+    store = ClusterStore(conn, kinds=KINDS, on_change=lambda: changes.append(time.monotonic()), watch_timeout=5)
+    store.start()
+    try:
+        assert store.wait_synced(10)
+        s1 = store.snapshot()
+        assert store.snapshot() is s1  # cached until a change
+        cordoned = node("n1", zone="z1")
+        cordoned["spec"]["unschedulable"] = True
+        fake_api.put("nodes", cordoned)
+        fake_api.delete("pods", "uid-default-web-abc-3")
+        fake_api.put("pods", pod("web-abc-99", node="n2", owner=("ReplicaSet", "web-abc")))
+        assert _wait(lambda: store.snapshot().nodes["n1"].unschedulable
+                     and "uid-default-web-abc-3" not in store.snapshot().pods
+                     and "uid-default-web-abc-99" in store.snapshot().pods)
+        s2 = store.snapshot()
+        assert s2 is not s1 and not s1.nodes["n1"].unschedulable  # the old snapshot did not change
+        assert "uid-default-web-abc-3" in s1.pods and "uid-default-web-abc-3" not in s2.pods_by_node["n3"]
+        assert "uid-default-web-abc-99" in s2.pods_by_node["n2"]
+        assert _wait(lambda: len(changes) >= 1)
+        gaps = [b - a for a, b in zip(changes, changes[1:])]
+        assert all(g >= 0.45 for g in gaps)  # coalesced: at most ~2 calls per second
+        watches = [r for r in fake_api.requests if "watch=true" in r[1] and "allowWatchBookmarks=true" in r[1]]
+        assert watches
+        _same_as_fresh(store, conn)
+    finally:
+        store.stop()
+
+
+def test_410_relists_and_reconciles_deletions(conn, fake_api):
+    _seed(fake_api, 20)
+    store = ClusterStore(conn, kinds=KINDS, watch_timeout=1).start()
+    try:
+        assert store.wait_synced(10)
+        # a deletion whose event is lost (compacted), then the watch expires: only a relist can notice
+        fake_api.silently_delete("pods", "uid-default-web-abc-5")
+        fake_api.put("pods", pod("web-abc-500", node="n0", owner=("ReplicaSet", "web-abc")), event="ADDED")
+        fake_api.compacted_rv = fake_api.rv + 1
+        fake_api.put("nodes", node("n9", zone="z3"))
+        assert _wait(lambda: "uid-default-web-abc-5" not in store.snapshot().pods, 15)
+        assert _wait(lambda: "n9" in store.snapshot().nodes, 15)
+        fake_api.compacted_rv = 0
+        lists = [r for r in fake_api.requests if r[1].startswith("/api/v1/pods?limit")]
+        assert len(lists) >= 2
+        _same_as_fresh(store, conn)
+    finally:
+        store.stop()
+
+
+def test_forbidden_kind_is_marked_and_others_run(conn, fake_api):
+    _seed(fake_api, 5)
+    fake_api.forbidden.add("nodes")
+    store = ClusterStore(conn, kinds=KINDS).start()
+    try:
+        assert store.wait_synced(10)
+        st = store.progress()["nodes"]
+        assert st.forbidden and not st.complete and "forbidden" in st.error
+        assert store.progress()["pods"].complete and len(store.snapshot().pods) == 5
+        assert store.snapshot().kinds["nodes"].forbidden
+    finally:
+        store.stop()
+
+
+def test_namespace_restriction(conn, fake_api):
+    _seed(fake_api, 3)
+    fake_api.put("pods", pod("other-1", ns="ml", node="n0"))
+    snap = load_snapshot(conn, kinds=("pods", "nodes"), namespace="ml")
+    assert [p.name for p in snap.pods.values()] == ["other-1"]
+    assert len(snap.nodes) == 4
+    assert any(r[1].startswith("/api/v1/namespaces/ml/pods?") for r in fake_api.requests)
+
+
+def test_dropped_connection_resumes(conn, fake_api):
+    _seed(fake_api, 5)
+    store = ClusterStore(conn, kinds=("pods",), watch_timeout=30).start()
+    try:
+        assert store.wait_synced(10)
+        assert _wait(lambda: "pods" in store._streams)
+        store._streams["pods"].close()  # as if the connection dropped mid-watch
+        fake_api.put("pods", pod("web-abc-77", node="n1"))
+        assert _wait(lambda: "uid-default-web-abc-77" in store.snapshot().pods)
+    finally:
+        store.stop()
+
+
+def test_churn_equals_fresh_list(conn, fake_api):
+    _seed(fake_api, 300)
+    rng = random.Random(7)
+    store = ClusterStore(conn, kinds=KINDS, watch_timeout=2).start()
+    stop = threading.Event()
+
+    def churn():
+        i = 1000
+        while not stop.is_set():
+            uids = list(fake_api.objects["pods"])
+            op = rng.random()
+            if op < 0.4 and uids:
+                fake_api.delete("pods", rng.choice(uids))
+            elif op < 0.8:
+                i += 1
+                fake_api.put("pods", pod(f"web-abc-{i}", node=f"n{rng.randrange(4)}", owner=("ReplicaSet", "web-abc")))
+            elif uids:
+                p = fake_api.objects["pods"][rng.choice(uids)]
+                p["spec"]["nodeName"] = f"n{rng.randrange(4)}"
+                fake_api.put("pods", p)
+            if rng.random() < 0.01:
+                fake_api.expire_watch_once.add("pods")
+            time.sleep(0.002)
+
+    t = threading.Thread(target=churn)
+    try:
+        assert store.wait_synced(10)
+        t.start()
+        time.sleep(3)
+        stop.set()
+        t.join()
+        assert _wait(lambda: set(store.snapshot().pods) == set(fake_api.objects["pods"]), 10)
+        assert store.applied_events > 100
+        _same_as_fresh(store, conn)
+    finally:
+        stop.set()
+        store.stop()
