@@ -17,7 +17,8 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", metavar="PATH",
                    help="write here instead of stdout (svg with several views: a directory, one file per view)")
     p.add_argument("--view", action="append", default=[], metavar="NAME",
-                   help="only these views (repeatable or comma-separated): quotas, gpu_nodes, hpas, probes, zones, pending")
+                   help="only these views (repeatable or comma-separated): quotas, gpu_nodes, hpas, probes, zones, "
+                        "pending; svg also overview and findings (default: all)")
     p.add_argument("--max-rows", type=int, default=200, metavar="N",
                    help="rows per table in markdown/html (0: all; json always has all)")
     p.add_argument("--size", default="160x50", metavar="COLSxROWS", help="terminal size for svg (default 160x50)")
@@ -37,7 +38,12 @@ def run(args) -> int:
     from ..export.json_export import build_document, resolve_views
 
     fmt = resolve_format(args.format, args.output)
-    views = resolve_views(args.view)  # bad names fail before any connection
+    if fmt == "svg":
+        from ..export.svg import resolve_svg_views
+
+        views = resolve_svg_views(args.view)  # bad names fail before any connection
+    else:
+        views = resolve_views(args.view)
     if args.max_rows < 0:
         raise UserError("--max-rows must be 0 (all) or more")
     svg_dir = fmt == "svg" and len(views) > 1
