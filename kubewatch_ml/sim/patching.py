@@ -203,7 +203,11 @@ def json_patch(target: Any, ops: Any) -> Any:
                 doc = _remove(doc, op["from"])
             doc = _add(doc, path, value)
         elif kind == "test":
-            if _get(doc, path) != op["value"]:
+            try:
+                current = _get(doc, path)
+            except ApiError:
+                current = None  # a missing path only equals null, as in evanphx/json-patch
+            if current != op["value"]:
                 raise _unprocessable(f"testing value {path} failed: test failed")
         else:
             raise bad_request(f"the server rejected our request due to an error in our request: "

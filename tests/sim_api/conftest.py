@@ -80,5 +80,44 @@ class Kubectl:
 
 
 @pytest.fixture
-def kubectl(api):
-    return Kubectl(api.kubeconfig)
+def kubectl(tls_api):
+    """kubectl against the TLS server: kubectl never sends a bearer token over plain HTTP (kubectl#744)."""
+    return Kubectl(tls_api.kubeconfig)
+
+
+class Http:
+    """Raw HTTP to the simulator: what a client sends, byte for byte."""
+
+    def __init__(self, api, token: str | None = ADMIN):
+        self.api, self.token = api, token
+
+    def request(self, method: str, path: str, body=None, content_type: str = "application/json",
+                headers: dict | None = None, token: str | None = "default"):
+        import http.client
+        import json as _json
+        tok = self.token if token == "default" else token
+        conn = http.client.HTTPConnection(self.api.host, self.api.port, timeout=30)
+        h = dict(headers or {})
+        if tok:
+            h["Authorization"] = f"Bearer {tok}"
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else _json.dumps(body).encode()
+            h["Content-Type"] = content_type
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        raw = r.read()
+        conn.close()
+        try:
+            doc = _json.loads(raw) if raw else None
+        except ValueError:
+            doc = raw
+        return r.status, doc, r
+
+    def get(self, path: str, **kw):
+        return self.request("GET", path, **kw)
+
+
+@pytest.fixture
+def http(api):
+    return Http(api)
