@@ -205,15 +205,32 @@ def why_pending(cluster: ClusterSnapshot, metrics=None, now: float | None = None
     rooms = rooms if rooms is not None else node_rooms(cluster, alloc)
     now = cluster.taken_at if now is None else now
     cache: dict[PodShape, tuple[tuple[str, ...], int, Counter]] = {}
+    static: dict[tuple, tuple[Counter, list[NodeRoom]]] = {}  # placement -> (reasons, nodes passing)
     rows = []
     for p in alloc.pending:
         shape = PodShape.of(p)
         hit = cache.get(shape)
         if hit is None:
+            pl = shape.placement()
+            st = static.get(pl)
+            if st is None:
+                st_counts: Counter = Counter()
+                passing = []
+                for room in rooms:
+                    r = static_reason(shape, room)
+                    if r is None:
+                        passing.append(room)
+                    else:
+                        st_counts[r] += 1
+                st = static[pl] = (st_counts, passing)
+            counts = Counter(st[0])
             fitting: list[str] = []
-            counts: Counter = Counter()
-            for room in rooms:
-                reasons = fit_reasons(shape, room)
+            cpu, mem, gpu, ext = shape.cpu_m, shape.memory, shape.gpu, shape.extended
+            for room in st[1]:
+                if room.pods >= 1 and cpu <= room.cpu_m and mem <= room.memory and gpu <= room.gpu and not ext:
+                    fitting.append(room.name)  # the common case, without building a reason list
+                    continue
+                reasons = resource_reasons(shape, room)
                 if reasons:
                     counts.update(reasons)
                 else:

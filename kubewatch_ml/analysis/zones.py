@@ -2,7 +2,7 @@
 zone-loss what-if (who goes down, and do the other zones have room for the displaced pods)."""
 from __future__ import annotations
 
-from collections import defaultdict
+import heapq
 
 from ..metrics_snapshot import MetricsSnapshot
 from ..model import Pod
@@ -13,6 +13,9 @@ from .scheduling import NodeRoom, PodShape, fits_count, node_rooms, static_reaso
 
 SPREAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")  # DaemonSets follow nodes; Jobs finish
 UNPLACED_SHOWN = 20
+# nodes tried per group after the one with the most free binding resource turns out short of another
+# resource; bounds the what-if on a full cluster (beyond them, the group is reported as not fitting)
+SEARCH_LIMIT = 256
 
 
 def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, *,
@@ -42,20 +45,37 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
         ))
 
     spreads = []
-    ready_zones: dict[str, set[str]] = {}  # workload key -> zones holding its ready replicas
-    ready_in: dict[str, dict[str, int]] = {}
+    ready_in: dict[str, dict[str, int]] = {}  # workload key -> ready replicas per zone
+    # pods that would need a new home if their zone went (DaemonSet and static pods stay), keyed
+    # (zone, owner, requests): a workload's replicas share a shape, so the what-if places groups
+    moving: dict[tuple, list[Pod]] = {}
+    pods = cluster.pods
     for (kind, ns, name), uids in cluster.pods_by_workload.items():
+        per_zone: dict[str, int] = {}
+        spread = False
+        node_bound = kind == "DaemonSet"
+        for u in uids:
+            p = pods[u]
+            if not p.node_name or p.phase == "Succeeded" or p.phase == "Failed":
+                continue
+            z = node_zone.get(p.node_name, "")
+            if not node_bound and not p.is_mirror:
+                r = p.requests
+                k = (z, p.owner.uid or p.owner.name, r.cpu_m, r.memory, r.gpu)  # type: ignore[union-attr]
+                group = moving.get(k)
+                if group is None:
+                    moving[k] = [p]
+                else:
+                    group.append(p)
+            spread = spread or p.has_spread_constraints or p.has_anti_affinity
+            for c in p.conditions:
+                if c.type == "Ready":
+                    if c.status == "True":
+                        per_zone[z] = per_zone.get(z, 0) + 1
+                    break
         if kind not in SPREAD_KINDS:
             continue
         wl = cluster.workloads.get((kind, ns, name))
-        per_zone: dict[str, int] = {}
-        spread = False
-        for u in uids:
-            p = cluster.pods[u]
-            spread = spread or p.has_spread_constraints or p.has_anti_affinity
-            if p.node_name and not p.terminated and p.ready:
-                z = node_zone.get(p.node_name, "")
-                per_zone[z] = per_zone.get(z, 0) + 1
         key = f"{kind}/{ns}/{name}"
         ready = sum(per_zone.values())
         counts = [per_zone.get(z, 0) for z in zones] or [0]
@@ -69,82 +89,122 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
             skew=max(counts) - min(counts), prod=is_prod(ns, cluster.namespaces.get(ns)),
             spread_constraints=spread,
         ))
-        ready_zones[key] = set(per_zone)
+    for p in cluster.pods.values():  # bare pods (no controller) move too, if they are recreated
+        if p.owner is None and p.node_name and not p.is_mirror and not p.terminated:
+            moving[(node_zone.get(p.node_name, ""), p.uid)] = [p]
     spreads.sort(key=lambda s: (not (s.prod and s.single_zone), not s.single_zone, -s.skew, s.key))
 
-    losses = tuple(_zone_loss(cluster, z, rooms, ready_in) for z in zones) if len(zones) > 1 else ()
+    by_zone = _shape_groups(moving)
+    losses = tuple(_zone_loss(cluster, z, rooms, ready_in, by_zone.get(z, [])) for z in zones) if len(zones) > 1 else ()
     return ZoneView(rows=tuple(summaries), workloads=tuple(spreads),
                     single_zone=tuple(s.key for s in spreads if s.single_zone), losses=losses)
 
 
-def _displaced(cluster: ClusterSnapshot, zone: str) -> list[Pod]:
-    """Pods that would need a new home: bound to the zone, not finished, not node-bound (DaemonSet, static)."""
-    out = []
-    for node in cluster.nodes_by_zone.get(zone, ()):
-        for u in cluster.pods_by_node.get(node, ()):
-            p = cluster.pods[u]
-            if p.terminated or p.is_mirror or (p.owner is not None and p.owner.kind in ("DaemonSet", "Node")):
-                continue
-            out.append(p)
-    return out
+def _shape_groups(moving: dict[tuple, list[Pod]]) -> dict[str, list[tuple[PodShape, int, list[list[Pod]]]]]:
+    """Per zone: (shape, pod count, member lists), owners with the same shape merged."""
+    merged: dict[str, dict[PodShape, list]] = {}
+    for k, members in moving.items():
+        shape = PodShape.of(members[0])
+        zone_groups = merged.setdefault(k[0], {})
+        g = zone_groups.get(shape)
+        if g is None:
+            zone_groups[shape] = [len(members), [members]]
+        else:
+            g[0] += len(members)
+            g[1].append(members)
+    return {z: [(shape, n, lists) for shape, (n, lists) in gs.items()] for z, gs in merged.items()}
 
 
-def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready_in) -> ZoneLossImpact:
+def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready_in,
+               groups: list[tuple[PodShape, int, list[list[Pod]]]]) -> ZoneLossImpact:
     down, degraded = [], []
     for key, per_zone in ready_in.items():
         lost = per_zone.get(zone, 0)
         if lost:
             (down if lost == sum(per_zone.values()) else degraded).append(key)
-    pods = _displaced(cluster, zone)
     # remaining capacity: other zones' nodes that take new pods (Ready, not cordoned); copied, then filled
     remaining = [NodeRoom(**{**r.__dict__, "extended": dict(r.extended)})
                  for r in rooms if r.zone != zone and r.ready and not r.unschedulable]
-    # group identical pods (a workload's replicas) and place the biggest first (first-fit decreasing)
-    groups: dict[PodShape, list[Pod]] = defaultdict(list)
-    for p in pods:
-        groups[PodShape.of(p)].append(p)
-    order = sorted(groups, key=lambda s: (s.gpu, sum(v for _, v in s.extended), s.cpu_m, s.memory), reverse=True)
+    # first-fit decreasing over groups of identical pods, biggest first
+    groups = sorted(groups, key=lambda g: (g[0].gpu, sum(v for _, v in g[0].extended), g[0].cpu_m, g[0].memory), reverse=True)
     eligible_by_placement: dict[tuple, list[NodeRoom]] = {}
+    heaps: dict[tuple, list] = {}
     unplaced: list[str] = []
     unplaced_n = 0
-    for shape in order:
-        members = groups[shape]
+    n_pods = cpu = mem = gpu = 0
+    for shape, n, member_lists in groups:
+        n_pods += n
+        cpu += n * shape.cpu_m
+        mem += n * shape.memory
+        gpu += n * shape.gpu
         pl = shape.placement()
         eligible = eligible_by_placement.get(pl)
         if eligible is None:
             eligible = eligible_by_placement[pl] = [r for r in remaining if static_reason(shape, r) is None]
-        left = len(members)
-        for room in eligible:
-            if not left:
-                break
-            k = min(left, fits_count(shape, room))
-            if k:
-                room.cpu_m -= k * shape.cpu_m
-                room.memory -= k * shape.memory
-                room.gpu -= k * shape.gpu
-                room.pods -= k
-                for name, v in shape.extended:
-                    room.extended[name] = room.extended.get(name, 0) - k * v
-                left -= k
+        dim = _binding_dim(shape)
+        heap = heaps.get((pl, dim))
+        if heap is None:
+            heap = heaps[(pl, dim)] = [(-getattr(r, dim), i, r) for i, r in enumerate(eligible)]
+            heapq.heapify(heap)
+        left = _place(shape, n, heap, dim)
         if left:
             unplaced_n += left
             why = "no eligible node (taints/selectors)" if not eligible else _short_of(shape)
-            for p in members[len(members) - left:][: max(0, UNPLACED_SHOWN - len(unplaced))]:
-                unplaced.append(f"{p.namespace}/{p.name}: {why}")
-    cpu = sum(p.requests.cpu_m for p in pods)
-    mem = sum(p.requests.memory for p in pods)
-    gpu = sum(p.requests.gpu for p in pods)
+            shown = [p for ms in member_lists for p in ms][n - left:][: max(0, UNPLACED_SHOWN - len(unplaced))]
+            unplaced.extend(f"{p.namespace}/{p.name}: {why}" for p in shown)
     nodes_lost = len(cluster.nodes_by_zone.get(zone, ()))
     fits = unplaced_n == 0
-    summary = (f"losing {zone or '(no zone)'}: {nodes_lost} nodes, {len(pods)} pods displaced, "
+    summary = (f"losing {zone or '(no zone)'}: {nodes_lost} nodes, {n_pods} pods displaced, "
                f"{len(down)} workloads down; "
                + ("the other zones have room for all of them" if fits else f"{unplaced_n} pods find no room"))
     return ZoneLossImpact(
-        key=zone, zone=zone, nodes_lost=nodes_lost, pods_displaced=len(pods), cpu_displaced_m=cpu,
+        key=zone, zone=zone, nodes_lost=nodes_lost, pods_displaced=n_pods, cpu_displaced_m=cpu,
         memory_displaced=mem, gpu_displaced=gpu, workloads_down=tuple(sorted(down)),
         workloads_degraded=tuple(sorted(degraded)), fits=fits, unplaced_pods=unplaced_n,
         unplaced=tuple(unplaced), summary=summary,
     )
+
+
+def _binding_dim(shape: PodShape) -> str:
+    if shape.gpu:
+        return "gpu"
+    if shape.cpu_m:
+        return "cpu_m"
+    return "memory" if shape.memory else "pods"
+
+
+def _place(shape: PodShape, n: int, heap: list, dim: str) -> int:
+    """Place n pods of a shape, each time on the eligible node with the most free `dim` (like the
+    scheduler's default LeastAllocated scoring); returns how many found no room. The heap holds
+    (-free, i, room) entries that may be stale (free only shrinks): refreshed when they surface."""
+    need = getattr(shape, dim) if dim != "pods" else 1
+    left = n
+    aside = []  # nodes with room in `dim` but short of another resource
+    while left and heap:
+        negf, i, room = heap[0]
+        cur = getattr(room, dim)
+        if -negf != cur:
+            heapq.heapreplace(heap, (-cur, i, room))
+            continue
+        if cur < need:
+            break  # no node has enough of the binding resource
+        k = min(left, fits_count(shape, room))
+        if not k:
+            aside.append(heapq.heappop(heap))
+            if len(aside) >= SEARCH_LIMIT:
+                break
+            continue
+        room.cpu_m -= k * shape.cpu_m
+        room.memory -= k * shape.memory
+        room.gpu -= k * shape.gpu
+        room.pods -= k
+        for name, v in shape.extended:
+            room.extended[name] = room.extended.get(name, 0) - k * v
+        left -= k
+        heapq.heapreplace(heap, (-getattr(room, dim), i, room))
+    for _negf, i, room in aside:
+        heapq.heappush(heap, (-getattr(room, dim), i, room))
+    return left
 
 
 def _short_of(shape: PodShape) -> str:

@@ -1,0 +1,136 @@
+"""Time analyze() on a synthetic 5,000-node / 150,000-pod ML cluster built from records.
+
+    .venv/bin/python bench/analysis.py [--nodes 5000] [--pods 150000] [--repeat 3]
+
+Prints the build time of the snapshot (not measured against the budget) and analyze() timings;
+the budget is "well under a second" (BENCHMARKS.md).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import time
+
+from kubewatch_ml.analysis import analyze
+from kubewatch_ml.metrics_snapshot import AREAS, AreaState, GpuSample, HpaHistory, MetricsSnapshot
+from kubewatch_ml.model import (Condition, ContainerSpec, ContainerStatus, Event, Hpa, HpaMetric, Namespace, Node,
+                                OwnerRef, Pod, PodDisruptionBudget, LabelSelector, ResourceQuota, Resources, Taint,
+                                Toleration, Workload)
+from kubewatch_ml.snapshot import ClusterSnapshot
+
+ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+GIB = 1 << 30
+
+
+def synthetic(n_nodes: int, n_pods: int, seed: int = 7) -> tuple[ClusterSnapshot, MetricsSnapshot]:
+    rnd = random.Random(seed)
+    now = 1_800_000_000.0
+    nodes = []
+    gpu_nodes = n_nodes // 10
+    for i in range(n_nodes):
+        gpu = i < gpu_nodes
+        labels = {"topology.kubernetes.io/zone": ZONES[i % 3], "node.kubernetes.io/instance-type": "p4d.24xlarge" if gpu else "m6i.8xlarge"}
+        if gpu:
+            labels["nvidia.com/gpu.product"] = "A100-SXM4-80GB"
+        ready = "False" if i % 997 == 5 else "True"
+        nodes.append(Node(
+            name=f"node-{i:05d}", uid=f"n{i}", labels=labels, unschedulable=(i % 503 == 7),
+            taints=(Taint("nvidia.com/gpu", "present", "NoSchedule"),) if gpu else (),
+            allocatable=Resources(cpu_m=95_000 if gpu else 31_000, memory=(1100 if gpu else 120) * GIB, gpu=8 if gpu else 0, pods=110),
+            ready=ready, conditions=(Condition("Ready", ready),),
+        ))
+    n_ns = 60
+    namespaces = [Namespace(name=f"team{j}-{'prod' if j % 3 == 0 else 'dev'}", uid=f"ns{j}") for j in range(n_ns)]
+    workloads, pods, hpas, quotas, events = [], [], [], [], []
+    pods_per_wl = 30
+    n_wl = n_pods // pods_per_wl
+    gpu_tol = (Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule"),)
+    pi = 0
+    for w in range(n_wl):
+        ns = namespaces[w % n_ns].name
+        is_gpu = w % 80 == 0
+        req = Resources(cpu_m=rnd.randrange(100, 1000, 10), memory=rnd.randrange(256, 4096, 64) << 20, gpu=1 if is_gpu else 0)
+        c = ContainerSpec(name="main", image=f"registry/app{w % 50}:{'latest' if w % 40 == 0 else '1.2.3'}",
+                          requests=req, limits=req, liveness=w % 7 != 0, readiness=True)
+        name = f"app-{w}"
+        dep = Workload(kind="Deployment", uid=f"d{w}", name=name, namespace=ns, replicas=pods_per_wl,
+                       ready_replicas=pods_per_wl, template_labels={"app": name}, containers=(c,),
+                       tolerations=gpu_tol if is_gpu else ())
+        rs = Workload(kind="ReplicaSet", uid=f"rs{w}", name=f"{name}-abc", namespace=ns, owner=OwnerRef("Deployment", name, f"d{w}", True),
+                      replicas=pods_per_wl)
+        workloads += [dep, rs]
+        for k in range(pods_per_wl):
+            node = nodes[rnd.randrange(gpu_nodes)] if is_gpu else nodes[gpu_nodes + rnd.randrange(n_nodes - gpu_nodes)]
+            pending = (w % 97 == 3 and k < 3)
+            crash = (w % 53 == 1 and k == 0)
+            st = ContainerStatus(name="main", ready=not crash, started=True, restart_count=12 if crash else 0,
+                                 state="waiting" if crash else "running", reason="CrashLoopBackOff" if crash else "",
+                                 last_term_reason="Error" if crash else "")
+            pods.append(Pod(
+                uid=f"p{pi}", name=f"{name}-abc-{k}", namespace=ns, labels={"app": name},
+                owner=OwnerRef("ReplicaSet", f"{name}-abc", f"rs{w}", True), node_name="" if pending else node.name,
+                phase="Pending" if pending else "Running", containers=(c,), statuses=() if pending else (st,),
+                requests=req, limits=req, tolerations=gpu_tol if is_gpu else (), created=now - 3600,
+                conditions=(Condition("PodScheduled", "False", "Unschedulable"),) if pending else
+                (Condition("Ready", "False" if crash else "True"),),
+            ))
+            if crash:
+                events.append(Event(uid=f"e{pi}", name=f"ev{pi}", namespace=ns, involved_kind="Pod", involved_name=f"{name}-abc-{k}",
+                                    involved_namespace=ns, field_path="spec.containers{main}", reason="BackOff",
+                                    message="Back-off restarting failed container", type="Warning", first_seen=now - 900, last_seen=now))
+            pi += 1
+        if w % 10 == 0:
+            hpas.append(Hpa(uid=f"h{w}", name=name, namespace=ns, target_kind="Deployment", target_name=name,
+                            min_replicas=2, max_replicas=pods_per_wl, current_replicas=pods_per_wl, desired_replicas=pods_per_wl,
+                            metrics=(HpaMetric("Resource", "cpu", "Utilization", 60.0, rnd.choice((40.0, 90.0, None))),)))
+    for j, ns in enumerate(namespaces):
+        if j % 5:
+            quotas.append(ResourceQuota(uid=f"q{j}", name="compute", namespace=ns.name,
+                                        hard={"requests.cpu": 2_000_000, "requests.memory": 8000 * GIB, "requests.nvidia.com/gpu": 80, "pods": 3000},
+                                        used={"requests.cpu": 1_900_000, "requests.memory": 100 * GIB, "requests.nvidia.com/gpu": 80, "pods": 2500}))
+    pdbs = [PodDisruptionBudget(uid="pdb0", name="app-0", namespace=namespaces[0].name, selector=LabelSelector(match_labels={"app": "app-0"}))]
+    cluster = ClusterSnapshot.build(now, nodes=nodes, pods=pods, namespaces=namespaces, quotas=quotas, hpas=hpas,
+                                    workloads=workloads, events=events, pdbs=pdbs)
+    gpus = []
+    for n in nodes[:gpu_nodes]:
+        for g in range(8):
+            gpus.append(GpuSample(node=n.name, gpu=str(g), uuid=f"GPU-{n.name}-{g}", model="NVIDIA A100-SXM4-80GB",
+                                  util=rnd.uniform(0, 100), fb_used_mib=rnd.uniform(0, 80000), fb_free_mib=1000.0, power_w=250.0,
+                                  namespace="team0-prod", pod="x", container="main", util_avg_30m=rnd.uniform(0, 100)))
+    metrics = MetricsSnapshot(taken_at=now, source="bench", areas={a: AreaState(ok=True, fetched_at=now) for a in AREAS},
+                              gpus=tuple(gpus), namespace_cpu={ns.name: 100.0 for ns in namespaces},
+                              namespace_memory={ns.name: 1e12 for ns in namespaces},
+                              hpa_history={(h.namespace, h.name): HpaHistory(times=tuple(now - 3600 + 60 * i for i in range(61)),
+                                                                             current=tuple(float(h.current_replicas) for _ in range(61)),
+                                                                             desired=tuple(float(h.desired_replicas) for _ in range(61)))
+                                           for h in hpas})
+    return cluster, metrics
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=5000)
+    ap.add_argument("--pods", type=int, default=150_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    cluster, metrics = synthetic(args.nodes, args.pods)
+    print(f"built {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, {len(cluster.workloads)} workloads "
+          f"in {time.perf_counter() - t0:.2f}s")
+    times = []
+    result = None
+    for _ in range(args.repeat):
+        gc.collect()
+        t = time.perf_counter()
+        result = analyze(cluster, metrics, cluster.taken_at)
+        times.append(time.perf_counter() - t)
+    assert result is not None
+    print(f"analyze(): min {min(times):.3f}s median {statistics.median(times):.3f}s max {max(times):.3f}s "
+          f"over {args.repeat} runs; {len(result.findings)} findings, {len(result.pending.rows)} pending, "
+          f"{len(result.probes.containers)} probe rows, {len(result.zones.losses)} zone what-ifs")
+
+
+if __name__ == "__main__":
+    main()

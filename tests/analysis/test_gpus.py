@@ -1,0 +1,79 @@
+import pytest
+
+from kubewatch_ml.analysis import gpu_view
+from kubewatch_ml.metrics_snapshot import AREAS, AreaState, GpuSample, MetricsSnapshot
+from kubewatch_ml.snapshot import ClusterSnapshot
+
+from _records import GPU_TAINT, GPU_TOLERATION, node, pod
+
+MIG = "nvidia.com/mig-1g.10gb"
+
+
+def _cluster():
+    nodes = [
+        node("g1", "zone-a", gpu=8, product="A100-SXM4-80GB", taints=[GPU_TAINT]),
+        node("g2", "zone-b", gpu=8, product="A100-SXM4-80GB", unschedulable=True),
+        node("g3", "zone-b", gpu=4, product="H100-80GB", ready="False"),
+        node("m1", "zone-a", gpu=0, product="A100-SXM4-80GB-MIG-1g.10gb", extended={MIG: 7}),
+        node("cpu1", "zone-a"),
+    ]
+    pods = [
+        pod("train-0", "ml-dev", "g1", gpu=3, tolerations=[GPU_TOLERATION]),
+        pod("train-1", "ml-dev", "g1", gpu=2, tolerations=[GPU_TOLERATION]),
+        pod("old", "ml-dev", "g1", gpu=2, phase="Succeeded"),  # finished: its GPUs are free
+        pod("infer-0", "ml-prod", "g2", gpu=1),
+        pod("mig-0", "ml-dev", "m1", extended={MIG: 2}),
+        pod("web", "web", "cpu1"),
+    ]
+    return ClusterSnapshot.build(1000.0, nodes=nodes, pods=pods)
+
+
+def test_gpu_nodes_requested_free_and_flags():
+    v = gpu_view(_cluster(), None)
+    rows = {r.node: r for r in v.rows}
+    assert set(rows) == {"g1", "g2", "g3", "m1"}  # cpu1 is not a GPU node; tainted/cordoned/NotReady are shown
+    g1 = rows["g1"]
+    assert (g1.allocatable, g1.requested, g1.free) == (8, 5, 3)
+    assert [p.name for p in g1.pods] == ["train-0", "train-1"]
+    assert g1.taints == ("nvidia.com/gpu=present:NoSchedule",)
+    assert rows["g2"].cordoned and rows["g2"].status == "Ready,SchedulingDisabled"
+    assert rows["g3"].not_ready and rows["g3"].status == "NotReady"
+    m1 = rows["m1"]
+    assert [(s.profile, s.allocatable, s.requested, s.free) for s in m1.mig] == [(MIG, 7, 2, 5)]
+    assert m1.pods[0].mig == ((MIG, 2),)
+    # metric columns are None (not 0) without metrics, and the view says why
+    assert g1.util_avg is None and g1.idle_gpus is None and "unavailable" in v.note
+
+
+def test_totals_by_product_and_zone():
+    v = gpu_view(_cluster(), None)
+    prod = {t.group: t for t in v.by_product}
+    assert (prod["A100-SXM4-80GB"].nodes, prod["A100-SXM4-80GB"].allocatable, prod["A100-SXM4-80GB"].requested) == (2, 16, 6)
+    assert prod["H100-80GB"].free == 4 and prod["H100-80GB"].unavailable_nodes == 1
+    zone = {t.group: t for t in v.by_zone}
+    assert (zone["zone-a"].allocatable, zone["zone-a"].free, zone["zone-a"].mig_allocatable, zone["zone-a"].mig_requested) == (8, 3, 7, 2)
+    assert (zone["zone-b"].allocatable, zone["zone-b"].requested, zone["zone-b"].unavailable_nodes) == (12, 1, 2)
+    assert (v.total.allocatable, v.total.requested, v.total.free) == (20, 6, 14)
+
+
+def test_devices_utilisation_memory_power_and_idle():
+    ok = {a: AreaState(ok=True) for a in AREAS}
+    samples = (
+        GpuSample(node="g1", gpu="0", uuid="GPU-0", util=80.0, fb_used_mib=30000.0, fb_free_mib=10000.0, power_w=300.0,
+                  namespace="ml-dev", pod="train-0", container="main", util_avg_30m=75.0),
+        GpuSample(node="g1", gpu="1", uuid="GPU-1", util=1.0, fb_used_mib=1000.0, fb_free_mib=39000.0, power_w=60.0,
+                  namespace="ml-dev", pod="train-1", container="main", util_avg_30m=2.0),
+        GpuSample(node="g1", gpu="2", uuid="GPU-2", util=0.0, fb_used_mib=0.0, fb_free_mib=40000.0, power_w=50.0,
+                  util_avg_30m=0.0),  # free, not allocated: not "idle allocated"
+        GpuSample(node="g1", gpu="3", uuid="GPU-3", util=0.0, namespace="ml-dev", pod="train-0", util_avg_30m=None, xid=79),
+    )
+    v = gpu_view(_cluster(), MetricsSnapshot(taken_at=1000.0, areas=ok, gpus=samples))
+    g1 = {r.node: r for r in v.rows}["g1"]
+    assert [d.gpu for d in g1.devices] == ["0", "1", "2", "3"]
+    assert g1.devices[0].mem_percent == pytest.approx(75.0)
+    assert g1.util_avg == pytest.approx((80 + 1 + 0 + 0) / 4)
+    assert g1.power_w == pytest.approx(410.0)
+    assert g1.idle_gpus == 1  # GPU-1 only: GPU-2 unallocated, GPU-3 without 30-min history
+    assert g1.xid_gpus == 1
+    assert {r.node: r for r in v.rows}["g2"].idle_gpus == 0
+    assert v.note == ""
