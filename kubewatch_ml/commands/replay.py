@@ -29,19 +29,10 @@ def run(args) -> int:
     start = max([i for i, fi in enumerate(infos) if fi.taken_at <= t] or [0])
     feed = ReplayFeed(rec, start=start, speed=args.speed, playing=not args.paused)
     try:
-        from ..app import KubewatchApp
+        from ..screens.replay_keys import ReplayApp
 
-        app = KubewatchApp(feed, Settings(), replay=feed) if _accepts_replay(KubewatchApp) else KubewatchApp(feed, Settings())
+        app = ReplayApp(feed, Settings())
         app.run()
     finally:
         feed.close()
-    return 0
-
-
-def _accepts_replay(cls) -> bool:
-    import inspect
-
-    try:
-        return "replay" in inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return False
+    return int(app.return_code or 0)

@@ -1,0 +1,56 @@
+"""The dashboard on a recording: KubewatchApp plus pause / step / seek keys that drive a
+ReplayFeed, and the replay position in the status line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.binding import Binding
+
+from .. import app as _app
+from ..app import KubewatchApp
+
+REPLAY_BINDINGS = [
+    Binding("p", "replay_toggle", "Pause/play", id="replay.toggle", tooltip="Pause or resume the replay"),
+    Binding("full_stop", "replay_step(1)", "Step", id="replay.step", tooltip="Pause and show the next frame"),
+    Binding("comma", "replay_step(-1)", "Back", id="replay.back", tooltip="Pause and show the previous frame"),
+    Binding("right_square_bracket", "replay_step(10)", "+10", show=False, id="replay.forward10"),
+    Binding("left_square_bracket", "replay_step(-10)", "-10", show=False, id="replay.back10"),
+    Binding("left_curly_bracket", "replay_seek('first')", "First frame", show=False, id="replay.first"),
+    Binding("right_curly_bracket", "replay_seek('last')", "Last frame", show=False, id="replay.last"),
+]
+
+
+class ReplayApp(KubewatchApp):
+    """`replay`'s app; `feed` is a replay_feed.ReplayFeed."""
+
+    BINDINGS = REPLAY_BINDINGS
+    CSS_PATH = str(Path(_app.__file__).with_name(KubewatchApp.CSS_PATH))  # relative paths resolve per module
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_position()
+        self.set_interval(0.5, self._show_position)
+
+    def _show_position(self) -> None:
+        self.status_extra = self.feed.describe()
+        if self.main_screen is not None and self.main_screen.is_mounted:
+            try:
+                self.main_screen.update_status()
+            except Exception:  # the status line is not mounted yet (loading screen)
+                pass
+
+    def action_replay_toggle(self) -> None:
+        self.feed.toggle()
+        self._show_position()
+
+    def action_replay_step(self, n: int) -> None:
+        self.feed.step(n)
+        self._show_position()
+
+    def action_replay_seek(self, where: str) -> None:
+        self.feed.seek_text(where)
+        self._show_position()
+
+    @classmethod
+    def binding_ids(cls) -> set[str]:
+        return super().binding_ids() | {b.id for b in REPLAY_BINDINGS if b.id}

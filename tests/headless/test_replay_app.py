@@ -1,0 +1,49 @@
+"""`replay`: the real dashboard on a recording, driven with the replay keys through the Pilot."""
+import asyncio
+
+from kubewatch_ml.recording import Recording
+from kubewatch_ml.replay_feed import ReplayFeed
+from kubewatch_ml.screens.replay_keys import ReplayApp
+
+from .conftest import T0, sample_cluster, sample_metrics
+
+
+async def _until(pilot, cond, steps=200):
+    for _ in range(steps):
+        if cond():
+            return True
+        await pilot.pause(0.05)
+    return False
+
+
+def test_replay_keys_pause_step_and_seek(tmp_path):
+    path = tmp_path / "rec.db"
+    with Recording.create(path) as rec:
+        for i in range(5):
+            rec.append(sample_cluster(T0 + 60 * i, replicas=2 + i), sample_metrics(T0 + 60 * i))
+
+    async def scenario():
+        feed = ReplayFeed(Recording.open(path), playing=False)
+        app = ReplayApp(feed, clock=lambda: T0)
+        shown = lambda: app.main_screen.latest.frame.taken_at if app.main_screen and app.main_screen.latest else None
+        async with app.run_test(size=(140, 40)) as pilot:
+            assert await _until(pilot, lambda: shown() == T0)
+            await pilot.press("full_stop")
+            await pilot.press("full_stop")
+            assert await _until(pilot, lambda: shown() == T0 + 120)
+            await pilot.press("comma")
+            assert await _until(pilot, lambda: shown() == T0 + 60)
+            await pilot.press("right_curly_bracket")
+            assert await _until(pilot, lambda: shown() == T0 + 240)
+            replicas = app.main_screen.latest.frame.cluster.workloads[("Deployment", "team-nlp", "serve")].replicas
+            assert replicas == 6
+            await pilot.press("left_curly_bracket")
+            assert await _until(pilot, lambda: shown() == T0)
+            assert "frame 1/5" in app.status_extra and "paused" in app.status_extra
+            await pilot.press("p")
+            assert feed.playing and "playing" in feed.describe()
+            await pilot.press("p")
+            assert not feed.playing
+            await pilot.press("q")
+
+    asyncio.run(scenario())
