@@ -11,6 +11,7 @@ the other kinds keep running.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
@@ -24,7 +25,7 @@ import msgspec
 
 from .errors import ConnectError
 from .snapshot import ClusterSnapshot, KindState, WorkloadKey
-from .sources.decode import CODECS, decode_list, decode_watch_line
+from .sources.decode import CODECS, decode_list, decode_watch_line, list_continue_token
 from .sources.kube import KubeConnection, api_error
 
 log = logging.getLogger(__name__)
@@ -53,36 +54,71 @@ class KindLoadError(Exception):
     """A list failed with an HTTP error (not 403/404)."""
 
 
+_RESTART = object()
+
+
 def list_kind(conn: KubeConnection, kind: str, namespace: str | None = None,
               on_page: Callable[[list, int], None] | None = None, limit: int = PAGE_LIMIT) -> tuple[list, str]:
     """Paged list of one kind: (records, resourceVersion). Raises ApiError on a non-2xx page.
-    on_page(records_of_this_page, page_number) is called as each page is decoded."""
+    The next page is fetched while this one is decoded (a fetcher thread reads only the continue
+    token). on_page(records_of_this_page, page_number) is called as each page is decoded."""
     codec = CODECS[kind]
     path = codec.path(namespace if codec.namespaced else None)
+    pages: queue.Queue = queue.Queue(maxsize=2)
+    cancel = threading.Event()
+
+    def fetch() -> None:
+        cont = ""
+        try:
+            while not cancel.is_set():
+                params = {"limit": limit}
+                if cont:
+                    params["continue"] = cont
+                r = conn.request("GET", path, params)
+                if r.status == 410 and cont:  # the continue token expired mid-list: start over
+                    cont = ""
+                    pages.put(_RESTART)
+                    continue
+                if not 200 <= r.status < 300:
+                    pages.put(api_error(r.status, r.body))
+                    return
+                cont = list_continue_token(r.body)
+                pages.put(r.body)
+                if not cont:
+                    pages.put(None)
+                    return
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, re-raised there
+            pages.put(e)
+
+    fetcher = threading.Thread(target=fetch, name=f"list-{kind}", daemon=True)
+    fetcher.start()
     out: list = []
-    cont = ""
     page_no = 0
     rv = ""
-    while True:
-        params = {"limit": limit}
-        if cont:
-            params["continue"] = cont
-        r = conn.request("GET", path, params)
-        if r.status == 410 and cont:  # the continue token expired mid-list: start over
-            out, cont, page_no = [], "", 0
-            continue
-        if not 200 <= r.status < 300:
-            raise api_error(r.status, r.body)
-        page = decode_list(kind, r.body)
-        del r
-        page_no += 1
-        out.extend(page.records)
-        rv = page.resource_version
-        if on_page is not None:
-            on_page(page.records, page_no)
-        cont = page.continue_token
-        if not cont:
-            return out, rv
+    try:
+        while True:
+            item = pages.get()
+            if item is None:
+                return out, rv
+            if item is _RESTART:
+                out, page_no = [], 0
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            page = decode_list(kind, item)
+            del item
+            page_no += 1
+            out.extend(page.records)
+            rv = page.resource_version
+            if on_page is not None:
+                on_page(page.records, page_no)
+    finally:
+        cancel.set()
+        while fetcher.is_alive():  # unblock a fetcher waiting on a full queue
+            try:
+                pages.get_nowait()
+            except queue.Empty:
+                fetcher.join(0.05)
 
 
 def _uid(rec) -> str:

@@ -41,8 +41,6 @@ def _int(text, key: str = "") -> int:
 _EMPTY_RES = m.Resources()
 _res_cache: dict[tuple, m.Resources] = {}
 _spec_cache: dict[tuple, m.ContainerSpec] = {}
-_labels_cache: dict[tuple, dict] = {}
-_tol_cache: dict[tuple, tuple] = {}
 _CACHE_MAX = 50_000
 
 
@@ -140,21 +138,81 @@ def container_spec(c: w.Container, init: bool) -> m.ContainerSpec:
     return s
 
 
+class _PodTemplate:
+    """What one distinct containers/initContainers byte string converts to."""
+
+    __slots__ = ("containers", "requests", "limits")
+
+    def __init__(self, containers: tuple[m.ContainerSpec, ...]):
+        self.containers = containers
+        self.requests = effective(containers, "requests")
+        self.limits = effective(containers, "limits")
+
+
+_EMPTY_TEMPLATE = _PodTemplate(())
+_template_cache: dict[tuple, _PodTemplate] = {}
+_raw_cache: dict[tuple, object] = {}
+_containers_dec = msgspec.json.Decoder(list[w.Container])
+_str_map_dec = msgspec.json.Decoder(dict[str, str])
+_tolerations_dec = msgspec.json.Decoder(list[w.Toleration])
+_affinity_dec = msgspec.json.Decoder(w.Affinity)
+
+
+def _template(spec: w.PodSpec) -> _PodTemplate:
+    key = (bytes(spec.containers), bytes(spec.init_containers))
+    if key == (b"", b""):
+        return _EMPTY_TEMPLATE
+    t = _template_cache.get(key)
+    if t is None:
+        c, i = key
+        out = [container_spec(x, True) for x in (_containers_dec.decode(i) or () if _present(i) else ())]
+        out.extend(container_spec(x, False) for x in (_containers_dec.decode(c) or () if _present(c) else ()))
+        t = _PodTemplate(tuple(out))
+        _bounded(_template_cache)[key] = t
+    return t
+
+
 def _containers(spec: w.PodSpec) -> tuple[m.ContainerSpec, ...]:
-    out = [container_spec(c, True) for c in spec.init_containers or ()]
-    out.extend(container_spec(c, False) for c in spec.containers)
-    return tuple(out)
+    return _template(spec).containers
 
 
-def _shared_labels(d: dict | None) -> dict | None:
-    """Identical label maps (pods of one ReplicaSet) share one dict; records never mutate them."""
-    if not d:
+def _cached_raw(tag: str, raw, convert):
+    """Convert a raw JSON fragment once per distinct byte string (pods of one template share it)."""
+    b = bytes(raw)
+    if not _present(b):
         return None
-    key = tuple(d.items())
-    got = _labels_cache.get(key)
-    if got is None:
-        _bounded(_labels_cache)[key] = got = d
+    key = (tag, b)
+    got = _raw_cache.get(key, _raw_cache)
+    if got is _raw_cache:
+        got = convert(b)
+        _bounded(_raw_cache)[key] = got
     return got
+
+
+def _present(b: bytes) -> bool:
+    return bool(b) and b != b"null"
+
+
+def _str_map(raw) -> dict | None:
+    return _str_map_dec.decode(raw) or None
+
+
+def labels(raw) -> dict[str, str] | None:
+    """A label / selector map; identical maps share one dict (records never mutate them)."""
+    return _cached_raw("m", raw, _str_map)
+
+
+def _tolerations_raw(raw) -> tuple[m.Toleration, ...]:
+    return _cached_raw("t", raw, lambda r: _tolerations(_tolerations_dec.decode(r))) or ()
+
+
+def _affinity_raw(raw) -> tuple[tuple, bool]:
+    """(required node affinity terms, has pod anti-affinity)."""
+    def convert(r):
+        a = _affinity_dec.decode(r)
+        return (_affinity_terms(a), a.pod_anti_affinity is not None)
+
+    return _cached_raw("a", raw, convert) or ((), False)
 
 
 def _annotations(d: dict | None) -> dict | None:
@@ -170,12 +228,7 @@ def _annotations(d: dict | None) -> dict | None:
 def _tolerations(ts: list[w.Toleration] | None) -> tuple[m.Toleration, ...]:
     if not ts:
         return ()
-    key = tuple((t.key, t.operator, t.value, t.effect) for t in ts)
-    got = _tol_cache.get(key)
-    if got is None:
-        got = tuple(m.Toleration(key=k, operator=o or "Equal", value=v, effect=e) for k, o, v, e in key)
-        _bounded(_tol_cache)[key] = got
-    return got
+    return tuple(m.Toleration(key=t.key, operator=t.operator or "Equal", value=t.value, effect=t.effect) for t in ts)
 
 
 def _requirement(r: w.LabelSelectorRequirement) -> m.Requirement:
@@ -250,23 +303,23 @@ def _affinity_terms(a: w.Affinity | None) -> tuple[tuple[m.Requirement, ...], ..
 
 def pod(o: w.Pod) -> m.Pod:
     md, sp, st = o.metadata, o.spec, o.status
-    containers = _containers(sp)
+    tpl = _template(sp)
     ann = md.annotations
-    aff = sp.affinity
+    terms, anti = _affinity_raw(sp.affinity)
+    tsc = sp.topology_spread_constraints
     return m.Pod(
         uid=md.uid, name=md.name, namespace=md.namespace,
-        labels=_shared_labels(md.labels), created=_ts(md.creation_timestamp),
+        labels=labels(md.labels), created=_ts(md.creation_timestamp),
         resource_version=md.resource_version, owner=_controller(md.owner_references),
         node_name=sp.node_name, phase=st.phase, deleting=md.deletion_timestamp is not None,
         is_mirror=bool(ann) and MIRROR_ANNOTATION in ann,
         priority_class=sp.priority_class_name, start_time=_ts(st.start_time),
-        containers=containers,
+        containers=tpl.containers,
         statuses=tuple(_status(s) for s in st.container_statuses or ()),
-        requests=effective(containers, "requests"), limits=effective(containers, "limits"),
-        node_selector=_shared_labels(sp.node_selector), tolerations=_tolerations(sp.tolerations),
-        affinity_terms=_affinity_terms(aff),
-        has_anti_affinity=aff is not None and aff.pod_anti_affinity is not None,
-        has_spread_constraints=bool(sp.topology_spread_constraints),
+        requests=tpl.requests, limits=tpl.limits,
+        node_selector=labels(sp.node_selector), tolerations=_tolerations_raw(sp.tolerations),
+        affinity_terms=terms, has_anti_affinity=anti,
+        has_spread_constraints=bytes(tsc).strip() not in (b"", b"[]", b"null"),
         conditions=_conditions(st.conditions), annotations=_annotations(ann),
     )
 
@@ -277,7 +330,7 @@ def node(o: w.Node) -> m.Node:
     ready = next((c.status for c in conds if c.type == "Ready"), "Unknown")
     ip = next((a.address for a in st.addresses or () if a.type == "InternalIP"), "")
     return m.Node(
-        name=md.name, uid=md.uid, labels=md.labels or {}, created=_ts(md.creation_timestamp),
+        name=md.name, uid=md.uid, labels=labels(md.labels) or {}, created=_ts(md.creation_timestamp),
         resource_version=md.resource_version, unschedulable=sp.unschedulable,
         taints=tuple(m.Taint(key=t.key, value=t.value, effect=t.effect) for t in sp.taints or ()),
         capacity=resources(st.capacity), allocatable=resources(st.allocatable), conditions=conds,
@@ -288,7 +341,7 @@ def node(o: w.Node) -> m.Node:
 
 def namespace(o: w.Namespace) -> m.Namespace:
     md = o.metadata
-    return m.Namespace(name=md.name, uid=md.uid, labels=md.labels or None, created=_ts(md.creation_timestamp),
+    return m.Namespace(name=md.name, uid=md.uid, labels=labels(md.labels), created=_ts(md.creation_timestamp),
                        resource_version=md.resource_version, phase=o.status.phase)
 
 
@@ -406,7 +459,7 @@ def hpa(o: w.Hpa) -> m.Hpa:
         metrics=_hpa_metrics(sp.metrics, st.current_metrics), conditions=_conditions(st.conditions),
         last_scale_time=_ts(st.last_scale_time),
         scale_up=_rules(beh.scale_up) if beh else None, scale_down=_rules(beh.scale_down) if beh else None,
-        labels=md.labels or None,
+        labels=labels(md.labels),
     )
 
 
@@ -426,14 +479,14 @@ def _workload(kind: str) -> Callable[[w.Workload], m.Workload]:
             replicas = sp.replicas if sp.replicas is not None else 1
             ready, avail, updated = st.ready_replicas, st.available_replicas, st.updated_replicas
         return m.Workload(
-            kind=kind, uid=md.uid, name=md.name, namespace=md.namespace, labels=md.labels or None,
+            kind=kind, uid=md.uid, name=md.name, namespace=md.namespace, labels=labels(md.labels),
             created=_ts(md.creation_timestamp), resource_version=md.resource_version,
             owner=_controller(md.owner_references), selector=selector(sp.selector),
             replicas=replicas, ready_replicas=ready, available_replicas=avail, updated_replicas=updated,
             template_labels=(tpl.metadata.labels or None) if tpl is not None and tpl.metadata else None,
             containers=_containers(tspec) if tspec is not None else (),
-            node_selector=tspec.node_selector or None if tspec is not None else None,
-            tolerations=_tolerations(tspec.tolerations) if tspec is not None else (),
+            node_selector=labels(tspec.node_selector) if tspec is not None else None,
+            tolerations=_tolerations_raw(tspec.tolerations) if tspec is not None else (),
             active=st.active, succeeded=st.succeeded, failed=st.failed,
             completions=sp.completions if kind == "Job" else None,
             annotations=_annotations(md.annotations),
@@ -483,7 +536,7 @@ def network_policy(o: w.NetworkPolicy) -> m.NetworkPolicy:
 def service(o: w.Service) -> m.Service:
     md, sp = o.metadata, o.spec
     return m.Service(
-        uid=md.uid, name=md.name, namespace=md.namespace, labels=md.labels or None,
+        uid=md.uid, name=md.name, namespace=md.namespace, labels=labels(md.labels),
         selector=sp.selector or None, ports=tuple(p.port for p in sp.ports or ()), cluster_ip=sp.cluster_ip,
         created=_ts(md.creation_timestamp), resource_version=md.resource_version,
     )
@@ -582,6 +635,18 @@ def decode_list(resource: str, body: bytes) -> Page:
         convert = codec.convert
         records = [convert(o) for o in lst.items or ()]
     return Page(records, lst.metadata.resource_version, lst.metadata.continue_, lst.metadata.remaining_item_count)
+
+
+class _ListHead(msgspec.Struct, gc=False):
+    metadata: w.ListMeta = msgspec.field(default_factory=w.ListMeta)
+
+
+_list_head_decoder = msgspec.json.Decoder(_ListHead)
+
+
+def list_continue_token(body: bytes) -> str:
+    """The continue token of a list page, without materialising its items (they are skipped)."""
+    return _list_head_decoder.decode(body).metadata.continue_
 
 
 def decode_object(resource: str, body: bytes):

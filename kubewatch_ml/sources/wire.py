@@ -12,6 +12,7 @@ import msgspec
 
 Qty = Union[str, int, float]  # quantities are strings on the wire; be lenient about numbers
 ResList = dict[str, Qty]
+NORAW = msgspec.Raw(b"")  # an absent raw field (msgspec.Raw cannot be Optional)
 
 
 class S(msgspec.Struct, rename="camel", gc=False):
@@ -32,7 +33,7 @@ class ObjectMeta(S):
     resource_version: str = ""
     creation_timestamp: datetime | None = None
     deletion_timestamp: datetime | None = None
-    labels: dict[str, str] | None = None
+    labels: msgspec.Raw = NORAW  # dict[str, str]; shared between identical maps (decode.labels)
     annotations: dict[str, str] | None = None
     owner_references: list[OwnerReference] | None = None
 
@@ -103,14 +104,17 @@ class Affinity(S):
 
 
 class PodSpec(S):
+    """Template-derived parts stay raw JSON: pods of one template carry identical bytes there, so
+    decode.py converts each distinct byte string once and shares the result."""
+
     node_name: str = ""
-    containers: list[Container] = []
-    init_containers: list[Container] | None = None
+    containers: msgspec.Raw = NORAW  # list[Container]
+    init_containers: msgspec.Raw = NORAW  # list[Container]
     priority_class_name: str = ""
-    node_selector: dict[str, str] | None = None
-    tolerations: list[Toleration] | None = None
-    affinity: Affinity | None = None
-    topology_spread_constraints: list[dict] | None = None
+    node_selector: msgspec.Raw = NORAW  # dict[str, str]
+    tolerations: msgspec.Raw = NORAW  # list[Toleration]
+    affinity: msgspec.Raw = NORAW  # Affinity
+    topology_spread_constraints: msgspec.Raw = NORAW
 
 
 class StateRunning(S):

@@ -1,0 +1,197 @@
+"""Metrics from a Prometheus-compatible API (Prometheus, Thanos, Mimir, VictoriaMetrics) through
+prometheus-api-client's PrometheusConnect: the catalog's queries, each once per refresh, each
+with a timeout; range queries clamped to Prometheus' 11,000 points per series.
+
+A fault (unreachable, slow, HTTP error, garbage, a target down) makes the areas it touches stale
+or unavailable with a one-line reason; the other areas keep working.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
+
+from ..metrics_snapshot import AREAS, MetricsSnapshot
+from ..queries.catalog import AREA_EXPORTER, AREA_QUERIES, BY_NAME, job_exporters
+from ..queries.results import BUILDERS, AreaMemory, Rows, Series, assemble
+from ..settings import MetricsOptions
+
+MAX_POINTS = 11_000  # Prometheus refuses (end-start)/step above this
+
+
+def clamp_step(start: float, end: float, step: float) -> float:
+    """The smallest step >= `step` that keeps a range query within 11,000 points per series."""
+    span = max(0.0, end - start)
+    return max(step, math.ceil(span / MAX_POINTS) if span else step, 0.001)
+
+
+def fault_reason(exc: BaseException, what: str, timeout: float) -> str:
+    """One line saying why a request to `what` failed."""
+    if isinstance(exc, (requests.exceptions.Timeout,)):
+        return f"{what} timed out after {timeout:g}s"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc)
+        if "Read timed out" in text or "timed out" in text:
+            return f"{what} timed out after {timeout:g}s"
+        if "refused" in text:
+            return f"{what} unreachable: connection refused"
+        return f"{what} unreachable: {type(exc).__name__}"
+    if isinstance(exc, requests.exceptions.RetryError):
+        return f"{what} keeps answering errors"
+    if isinstance(exc, PrometheusApiClientException):
+        msg = str(exc)
+        code = msg.split()[3] if msg.startswith("HTTP Status Code") else "?"
+        detail = ""
+        try:
+            body = msg[msg.index("(") + 1: msg.rindex(")")]
+            j = json.loads(ast.literal_eval(body)) if body.startswith(("b'", 'b"')) else {}  # the client's repr of bytes
+            detail = j.get("error", "")
+        except Exception:
+            pass
+        return f"{what} answered HTTP {code}" + (f": {detail[:100]}" if detail else "")
+    if isinstance(exc, (ValueError, KeyError, TypeError)):
+        return f"{what} answered something that is not a Prometheus API response"
+    return f"{what} failed: {type(exc).__name__}: {str(exc)[:100]}"
+
+
+def auth_options(opts: MetricsOptions) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """Headers (bearer token, custom headers) and basic auth from the options; UserError-free: the
+    CLI validated the shapes."""
+    headers: dict[str, str] = {}
+    for h in opts.prometheus_headers:
+        name, _, value = h.partition(":")
+        if name.strip():
+            headers[name.strip()] = value.strip()
+    if opts.prometheus_token:
+        headers["Authorization"] = f"Bearer {opts.prometheus_token}"
+    auth = None
+    if opts.prometheus_basic_auth:
+        user, _, pw = opts.prometheus_basic_auth.partition(":")
+        auth = (user, pw)
+    return headers, auth
+
+
+class PrometheusMetrics:
+    """`fetch(now)` -> MetricsSnapshot from Prometheus. `session` lets the service-proxy path
+    (sources/metrics.py) route the same client through the Kubernetes API server."""
+
+    def __init__(self, url: str, opts: MetricsOptions | None = None, session: requests.Session | None = None,
+                 history_seconds: float = 1800.0, history_step: float | None = None, stale_after: float = 300.0,
+                 label: str | None = None):
+        self.opts = opts or MetricsOptions(prometheus_url=url)
+        self.url = url.rstrip("/")
+        self.timeout = float(self.opts.query_timeout)
+        headers, auth = auth_options(self.opts)
+        if session is None:
+            session = requests.Session()
+            if self.opts.prometheus_ca_file:
+                session.verify = self.opts.prometheus_ca_file
+        self.session = session
+        self.headers = headers
+        self.auth = auth
+        # no retries: a refresh that fails says so now and the next refresh tries again
+        self.client = PrometheusConnect(self.url, headers=headers or None, auth=auth, session=session,
+                                        retry=Retry(total=0, raise_on_status=False), timeout=self.timeout)
+        self.history_seconds = history_seconds
+        self.history_step = history_step or max(1.0, history_seconds / 120)
+        self.memory = AreaMemory(stale_after)
+        self.label = label or f"prometheus {self.url}"
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="prom-query")
+        self.queries_issued = 0  # for tests: one refresh issues each query once
+
+    # --- readiness ----------------------------------------------------------------------
+    def ready(self) -> tuple[bool, str]:
+        """GET /-/ready (not `/`, which the Debian build answers 500)."""
+        try:
+            r = self.session.get(self.url + "/-/ready", headers=self.headers, auth=self.auth, timeout=self.timeout)
+        except Exception as e:
+            return False, fault_reason(e, "prometheus", self.timeout)
+        if r.status_code == 200:
+            return True, "ready"
+        return False, f"not ready (HTTP {r.status_code})"
+
+    def describe(self) -> str:
+        ok, why = self.ready()
+        return f"{self.label} ({why})"
+
+    # --- queries ------------------------------------------------------------------------
+    def instant(self, name: str, at: float | None = None) -> Rows:
+        q = BY_NAME[name]
+        params = {"timeout": f"{self.timeout:g}s"}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        self.queries_issued += 1
+        result = self.client.custom_query(q.promql, params=params, timeout=self.timeout)
+        return [(r["metric"], float(r["value"][1])) for r in result]
+
+    def range(self, name: str, start: float, end: float, step: float) -> Series:
+        q = BY_NAME[name]
+        step = clamp_step(start, end, step)
+        self.queries_issued += 1
+        result = self.client.custom_query_range(
+            q.promql, start_time=datetime.fromtimestamp(start, timezone.utc),
+            end_time=datetime.fromtimestamp(end, timezone.utc), step=f"{step:g}",
+            params={"timeout": f"{self.timeout:g}s"}, timeout=self.timeout)
+        return [(r["metric"], [(float(t), float(v)) for t, v in r["values"]]) for r in result]
+
+    def _run(self, name: str, now: float) -> Rows | Series:
+        if BY_NAME[name].range:
+            return self.range(name, now - self.history_seconds, now, self.history_step)
+        return self.instant(name)
+
+    def fetch(self, now: float) -> MetricsSnapshot:
+        results: dict[str, Any] = {}
+        # 1. scrape health, which also tells whether Prometheus answers at all
+        try:
+            up = self.instant("targets_up")
+        except Exception as e:
+            reason = fault_reason(e, "prometheus", self.timeout)
+            for area in AREAS:
+                results[area] = self.memory.failed(area, reason, now)
+            return assemble(now, self.label, results)
+        any_up: dict[str, bool] = {}  # exporter -> at least one of its targets is up
+        job_of: dict[str, str] = {}
+        dedicated = {e for lb, _ in up for e in job_exporters(lb.get("job", "")) if len(job_exporters(lb.get("job", ""))) == 1}
+        for lb, v in up:
+            exps = job_exporters(lb.get("job", ""))
+            for exp in exps if len(exps) == 1 else exps - dedicated:  # a dedicated job wins over "kubelet"
+                any_up[exp] = any_up.get(exp, False) or v == 1.0
+                job_of.setdefault(exp, lb.get("job", ""))
+        # 2. every area's queries, each once, in parallel
+        names = [n for area in AREAS for n in AREA_QUERIES.get(area, ())]
+        futures = {n: self._pool.submit(self._run, n, now) for n in dict.fromkeys(names)}
+        answers: dict[str, Any] = {}
+        errors: dict[str, BaseException] = {}
+        for n, f in futures.items():
+            try:
+                answers[n] = f.result()
+            except Exception as e:
+                errors[n] = e
+        for area in AREAS:
+            exp = AREA_EXPORTER.get(area, "")
+            qnames = AREA_QUERIES.get(area, ())
+            failed = [n for n in qnames if n in errors]
+            if failed:
+                results[area] = self.memory.failed(area, fault_reason(errors[failed[0]], "prometheus", self.timeout), now)
+                continue
+            if any_up.get(exp) is False:
+                results[area] = self.memory.failed(
+                    area, f"{exp} is down: Prometheus job {job_of[exp]} has up == 0", now)
+                continue
+            note = "" if exp in any_up else f"no Prometheus job scrapes {exp}"
+            rows = {n: answers[n] for n in qnames if not BY_NAME[n].range}
+            ranges = {n: answers[n] for n in qnames if BY_NAME[n].range}
+            results[area] = self.memory.succeeded(area, BUILDERS[area](rows, ranges), now, note)
+        return assemble(now, self.label, results)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
+
