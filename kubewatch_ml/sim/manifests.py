@@ -197,7 +197,7 @@ class PodTemplate:
         labels = dict(t["metadata"].get("labels", {}))
         if extra_labels:
             labels.update(extra_labels)
-        return cls(wl["metadata"]["namespace"], labels, owner_ref(wl), spec["containers"], rng,
+        return cls(wl["metadata"]["namespace"], labels, owner_ref(wl) if wl["kind"] != "Pod" else None, spec["containers"], rng,
                    tolerations=[x for x in spec.get("tolerations", []) if x not in DEFAULT_TOLERATIONS],
                    node_selector=spec.get("nodeSelector"), affinity=spec.get("affinity"),
                    restart_policy=spec.get("restartPolicy", "Always"),
