@@ -227,7 +227,6 @@ class LiveFeed:
 def open_live_feed(settings, *, clock: Callable[[], float] = time.time, readonly_contexts: Callable[[str], bool] | None = None) -> LiveFeed:
     """Connect (raises ConnectError, one line), then start listing/watching and fetching metrics."""
     from .sources.kube import connect
-    from .sources.metrics import open_metrics
     from .store import ClusterStore
 
     conn = connect(settings.kube)
@@ -238,8 +237,10 @@ def open_live_feed(settings, *, clock: Callable[[], float] = time.time, readonly
             close()
         settings = replace(settings, kube=replace(settings.kube, readonly=True, context=conn.info.context))
         conn = connect(settings.kube)
+    from .sources.metrics import open_metrics
+
     metrics = open_metrics(settings.metrics, conn)
-    feed = LiveFeed(conn, lambda poke: ClusterStore(conn, on_change=poke), metrics, clock=clock,
+    feed = LiveFeed(conn, lambda poke: ClusterStore(conn, namespace=settings.kube.namespace, on_change=poke), metrics, clock=clock,
                     refresh_seconds=settings.refresh_seconds)
     feed.conn = conn
     return feed.start()

@@ -1,0 +1,211 @@
+"""Feed, config and renderer units (no terminal)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from kubewatch_ml.config import Config, config_from_dict, load_config
+from kubewatch_ml.errors import UserError
+from kubewatch_ml.feed import FeedStatus, LiveFeed, StaticFeed, metrics_state
+from kubewatch_ml.metrics_snapshot import AreaState, MetricsSnapshot
+from kubewatch_ml.snapshot import KindState
+from kubewatch_ml.widgets.render import Palette, clean, fmt_age, fmt_bytes, fmt_cpu, gauge, inert, sparkline
+from kubewatch_ml.widgets.table import Row, compute_view
+from rich.text import Text
+
+from .scenario import EVIL_MESSAGE, NOW, build_cluster, build_metrics, scenario_feed
+
+
+# ---------------------------------------------------------------- inert text
+def test_inert_strips_escape_sequences_and_never_parses_markup():
+    t = inert(EVIL_MESSAGE)
+    assert "\x1b" not in t.plain and "\x07" not in t.plain
+    assert "[bold magenta]boom[/]" in t.plain  # markup kept literally, not interpreted
+    assert t.spans == []
+    assert clean("a\tb\nc\x9bd") == "a b cd"
+    assert clean("plain") == "plain"
+
+
+def test_gauge_and_sparkline_shapes():
+    pal = Palette()
+    g = gauge(0.5, 20, pal)
+    assert g.cell_len == 20 and g.plain.endswith(" 50%")
+    assert gauge(None, 12, pal).plain.strip().endswith("n/a")
+    over = gauge(1.2, 12, pal)
+    assert "120%" in over.plain
+    assert over.spans[0].style == pal.critical  # full/over colours red
+    assert gauge(0.95, 12, pal).spans[0].style == pal.warning
+    s = sparkline([0, 50, 100], 10, lo=0, hi=100)
+    assert s.plain == "▁▅█"
+    assert sparkline([1, 2, 3, 4, 5], 3).plain == "▁▅█"  # keeps the last `width` values
+    assert sparkline([], 5).plain == "···"
+
+
+def test_human_units():
+    assert fmt_cpu(250) == "250m" and fmt_cpu(1500) == "1.5" and fmt_cpu(None) == "-"
+    assert fmt_bytes(3 * (1 << 30)) == "3.0Gi" and fmt_bytes(512) == "512"
+    assert fmt_age(45) == "45s" and fmt_age(600) == "10m" and fmt_age(3 * 3600) == "3h" and fmt_age(5 * 86400) == "5d"
+
+
+# ---------------------------------------------------------------- table model
+def _rows():
+    return [Row(k, (Text(k), Text(str(v))), (k, v), f"{k} {tag}") for k, v, tag in
+            (("a", 3, "gpu"), ("b", None, "cpu"), ("c", 1, "gpu prod"), ("d", 2, "cpu prod"))]
+
+
+def test_compute_view_filters_all_terms_and_negation():
+    assert [r.key for r in compute_view(_rows(), "gpu", None, False)] == ["a", "c"]
+    assert [r.key for r in compute_view(_rows(), "prod !gpu", None, False)] == ["d"]
+    assert [r.key for r in compute_view(_rows(), "GPU PROD", None, False)] == ["c"]
+    assert compute_view(_rows(), "nothing-like-this", None, False) == []
+
+
+def test_compute_view_sorts_with_missing_values_last():
+    assert [r.key for r in compute_view(_rows(), "", 1, False)] == ["c", "d", "a", "b"]
+    assert [r.key for r in compute_view(_rows(), "", 1, True)] == ["a", "d", "c", "b"]
+    assert [r.key for r in compute_view(_rows(), "", 0, True)] == ["d", "c", "b", "a"]
+
+
+# ---------------------------------------------------------------- config
+def test_config_defaults_when_missing(tmp_path):
+    c = load_config(tmp_path / "nope.toml")
+    assert c == Config() and c.textual_theme == "textual-dark"
+
+
+def test_config_reads_theme_keys_and_readonly_contexts(tmp_path):
+    p = tmp_path / "config.toml"
+    p.write_text('theme = "light"\nreadonly_contexts = ["prod-*"]\n[keys]\n"view.gpus" = "g"\n')
+    c = load_config(p)
+    assert c.textual_theme == "textual-light" and c.keys == {"view.gpus": "g"}
+    assert c.readonly_for("prod-eu") and not c.readonly_for("staging")
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("theme = [", "not valid TOML"),
+    ("colour = 'x'", "unknown setting"),
+    ("[keys]\n'view.gpus' = 3", "[keys]"),
+    ("readonly_contexts = 3", "readonly_contexts"),
+])
+def test_bad_config_is_one_clear_line(tmp_path, text, needle):
+    p = tmp_path / "config.toml"
+    p.write_text(text)
+    with pytest.raises(UserError) as e:
+        load_config(p)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+# ---------------------------------------------------------------- feeds
+def test_static_feed_hands_out_each_frame_once():
+    feed = scenario_feed()
+    f = feed.next_frame(0.01)
+    assert f is not None and f.status.api_state == "static" and f.status.context == "ml-staging"
+    assert f.status.forbidden == ("networkpolicies",)
+    assert f.analysis.overview.nodes == 6
+    assert feed.next_frame(0.01) is None
+    feed.close()
+
+
+def test_metrics_state():
+    ok = AreaState(ok=True)
+    assert metrics_state(None) == "unavailable"
+    assert metrics_state(MetricsSnapshot(taken_at=0, areas={"gpu": ok})) == "ok"
+    assert metrics_state(MetricsSnapshot(taken_at=0, areas={"gpu": ok, "usage": AreaState(ok=False)})) == "partial"
+    assert metrics_state(MetricsSnapshot(taken_at=0, areas={"gpu": AreaState(ok=True, stale=True)})) == "stale"
+
+
+class FakeStore:
+    def __init__(self, poke):
+        self.poke = poke
+        self.kinds = {"pods": KindState("pods", listed=10, pages=1), "nodes": KindState("nodes", complete=True, listed=6)}
+        self.started = self.stopped = False
+        self.snapshots = 0
+
+    def start(self):
+        self.started = True
+
+    def stop(self):
+        self.stopped = True
+
+    def progress(self):
+        return dict(self.kinds)
+
+    def snapshot(self):
+        self.snapshots += 1
+        return build_cluster()
+
+
+class FakeMetrics:
+    def __init__(self, fail=False):
+        self.fail = fail
+        self.fetched = threading.Event()
+        self.closed = False
+
+    def describe(self):
+        return "direct scrape: ksm, dcgm"
+
+    def fetch(self, now):
+        self.fetched.set()
+        if self.fail:
+            raise RuntimeError("connection refused\nsecond line")
+        return build_metrics()
+
+    def close(self):
+        self.closed = True
+
+
+class FakeConn:
+    readonly = True
+
+    class info:
+        context = "kind-ml"
+        server = "https://127.0.0.1:6443"
+        insecure = True
+
+
+def test_live_feed_waits_for_the_initial_lists_then_coalesces():
+    metrics = FakeMetrics()
+    feed = LiveFeed(FakeConn(), FakeStore, metrics, clock=lambda: NOW, refresh_seconds=60, min_interval=0.05).start()
+    try:
+        assert metrics.fetched.wait(5)
+        st = feed.progress()
+        assert st.api_state == "loading" and not st.loaded and st.load_progress() == (1, 2)
+        assert st.readonly and st.insecure and st.context == "kind-ml"
+        assert feed.next_frame(0.05) is None  # pods still listing: no frame, the loading screen shows progress
+        feed.store.kinds["pods"] = KindState("pods", listed=13, complete=True)
+        for _ in range(3):
+            feed.store.poke()  # a burst of changes ...
+        frame = feed.next_frame(1.0)
+        assert frame is not None and frame.status.api_state == "connected"
+        assert frame.metrics is not None and frame.status.metrics_source == "direct scrape: ksm, dcgm"
+        assert feed.next_frame(0.05) is None  # ... became one frame
+        assert feed.store.snapshots == 1
+    finally:
+        feed.close()
+    assert feed.store.stopped and metrics.closed
+
+
+def test_live_feed_survives_a_failing_metrics_source():
+    metrics = FakeMetrics(fail=True)
+    feed = LiveFeed(FakeConn(), FakeStore, metrics, clock=lambda: NOW, refresh_seconds=60, min_interval=0).start()
+    try:
+        assert metrics.fetched.wait(5)
+        for _ in range(100):
+            st = feed.progress()
+            if st.metrics_state:
+                break
+            threading.Event().wait(0.01)
+        assert st.metrics_state == "unavailable" and "connection refused" in st.metrics_source
+        assert "\n" not in st.metrics_source
+        feed.store.kinds["pods"] = KindState("pods", complete=True)
+        feed.store.poke()
+        frame = feed.next_frame(1.0)
+        assert frame is not None and frame.metrics is None  # the dashboard still works without metrics
+    finally:
+        feed.close()
+
+
+def test_feed_status_progress_counts():
+    st = FeedStatus(kinds={"a": KindState("a", complete=True), "b": KindState("b", forbidden=True),
+                           "c": KindState("c"), "d": KindState("d", error="boom")})
+    assert st.load_progress() == (3, 4)
