@@ -1,0 +1,305 @@
+"""The API server's HTTP surface: discovery, Tables, paging, watches, identities, access reviews
+(JSON and protobuf), eviction, the service proxy, admin routes, fault injection, keep-alive, stop."""
+from __future__ import annotations
+
+import http.client
+import http.server
+import json
+import threading
+import time
+
+import pytest
+
+from conftest import ADMIN, RO, VIEWER
+from kubewatch_ml.sim.protobuf import encode_ssar
+
+AGGREGATED = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;"
+              "g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+
+
+def test_version_and_discovery_fall_back_from_aggregated(http):
+    code, doc, _ = http.get("/version?timeout=5s", token=None)
+    assert code == 200 and doc["gitVersion"] == "v1.32.4" and doc["major"] == "1" and doc["minor"] == "32"
+    code, doc, r = http.get("/api", headers={"Accept": AGGREGATED})
+    assert code == 200 and r.getheader("Content-Type") == "application/json"
+    assert doc["kind"] == "APIVersions" and doc["versions"] == ["v1"]
+    code, doc, _ = http.get("/apis", headers={"Accept": AGGREGATED})
+    assert doc["kind"] == "APIGroupList"
+    groups = {g["name"]: g["preferredVersion"]["groupVersion"] for g in doc["groups"]}
+    assert groups == {"apps": "apps/v1", "batch": "batch/v1", "autoscaling": "autoscaling/v2",
+                      "policy": "policy/v1", "networking.k8s.io": "networking.k8s.io/v1",
+                      "authorization.k8s.io": "authorization.k8s.io/v1"}
+
+
+def test_resource_lists_name_subresources(http):
+    _, core, _ = http.get("/api/v1")
+    res = {r["name"]: r for r in core["resources"]}
+    assert res["pods/eviction"] == {"name": "pods/eviction", "singularName": "", "namespaced": True,
+                                    "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}
+    assert res["pods"]["shortNames"] == ["po"] and res["pods"]["categories"] == ["all"]
+    assert res["nodes"]["namespaced"] is False and res["nodes"]["singularName"] == "node"
+    assert set(res["nodes"]["verbs"]) >= {"get", "list", "watch", "patch", "update"}
+    assert "nodes/status" in res and "services/proxy" in res
+    _, apps, _ = http.get("/apis/apps/v1")
+    res = {r["name"]: r for r in apps["resources"]}
+    for w in ("deployments", "statefulsets", "replicasets"):
+        assert (res[f"{w}/scale"]["group"], res[f"{w}/scale"]["version"], res[f"{w}/scale"]["kind"]) == \
+            ("autoscaling", "v1", "Scale")
+    _, hpa, _ = http.get("/apis/autoscaling/v2")
+    assert hpa["resources"][0]["shortNames"] == ["hpa"]
+    code, doc, _ = http.get("/apis/apps")
+    assert code == 200 and doc["kind"] == "APIGroup"
+    assert http.get("/openapi/v2")[0] == 404
+
+
+def test_table_rows_carry_partial_metadata(http):
+    code, doc, _ = http.get("/api/v1/pods?limit=500", headers={"Accept": TABLE})
+    assert code == 200 and doc["kind"] == "Table" and doc["apiVersion"] == "meta.k8s.io/v1"
+    assert [c["name"] for c in doc["columnDefinitions"] if c["priority"] == 0] == \
+        ["Name", "Ready", "Status", "Restarts", "Age"]
+    assert len(doc["rows"]) == 9
+    row = next(r for r in doc["rows"] if r["cells"][0] == "train-llm-0-abcde")
+    assert row["cells"][1:4] == ["1/1", "Running", "0"] and row["cells"][6] == "gpu-c-1"
+    assert row["object"]["kind"] == "PartialObjectMetadata"
+    assert row["object"]["metadata"]["namespace"] == "ml-dev"
+    _, doc, _ = http.get("/api/v1/nodes/gpu-a-1", headers={"Accept": TABLE})
+    assert doc["kind"] == "Table" and doc["rows"][0]["cells"][:3] == ["gpu-a-1", "Ready", "gpu"]
+    _, doc, _ = http.get("/api/v1/nodes?includeObject=Object", headers={"Accept": TABLE})
+    assert doc["rows"][0]["object"]["kind"] == "Node"
+
+
+def test_paging_with_selectors_and_namespaces(http, store):
+    seen, cont, pages = [], "", 0
+    while True:
+        _, doc, _ = http.get("/api/v1/pods?limit=4" + (f"&continue={cont}" if cont else ""))
+        seen += [p["metadata"]["name"] for p in doc["items"]]
+        pages += 1
+        cont = doc["metadata"].get("continue")
+        rv = doc["metadata"]["resourceVersion"]
+        if not cont:
+            break
+    assert pages == 3 and seen == [p["metadata"]["name"] for p in store.list("pods")[0]]
+    assert rv == str(store.resource_version)
+    _, doc, _ = http.get("/api/v1/namespaces/kube-system/pods?limit=3")
+    assert len(doc["items"]) == 3 and doc["metadata"]["continue"]
+    _, doc2, _ = http.get(f"/api/v1/namespaces/kube-system/pods?limit=3&continue={doc['metadata']['continue']}")
+    assert [p["metadata"]["name"] for p in doc2["items"]] == ["node-exporter-gpu-c-1"]
+    assert "continue" not in doc2["metadata"]
+    _, doc, _ = http.get("/api/v1/pods?labelSelector=app%20notin%20(web,node-exporter),!job-name")
+    assert [p["metadata"]["name"] for p in doc["items"]] == ["notebook-crashy"]
+    _, doc, _ = http.get("/api/v1/pods?labelSelector=team%3D%3Dvision,pod-template-hash&fieldSelector=metadata.namespace%3Dml-prod")
+    assert len(doc["items"]) == 3
+    _, doc, _ = http.get("/api/v1/events?fieldSelector=involvedObject.kind%3DNode,involvedObject.name%3Dgpu-a-1,"
+                         "involvedObject.namespace%3D")
+    assert [e["reason"] for e in doc["items"]] == ["NodeReady"]
+    _, doc, _ = http.get("/api/v1/nodes?fieldSelector=metadata.name!%3Dcpu-a-1&labelSelector=nvidia.com/gpu.count")
+    assert [n["metadata"]["name"] for n in doc["items"]] == ["gpu-a-1", "gpu-c-1"]
+
+
+def _watch_lines(api, path: str, token: str = ADMIN, during=None, read_for: float = 1.5) -> list[dict]:
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=10)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    r = conn.getresponse()
+    assert r.status == 200 and r.getheader("Transfer-Encoding") == "chunked"
+    if during:
+        threading.Timer(0.3, during).start()
+    out = [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]
+    conn.close()
+    return out
+
+
+def test_watch_semantics(api, store):
+    rv = store.resource_version
+    import copy
+
+    def change():
+        n = copy.deepcopy(store.get("nodes", "", "cpu-a-1"))
+        n["spec"]["unschedulable"] = True
+        store.replace("nodes", n)
+        store.delete("pods", "ml-dev", "notebook-crashy")
+
+    ev = _watch_lines(api, f"/api/v1/nodes?watch=1&resourceVersion={rv}&timeoutSeconds=1", during=change)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in ev] == [("MODIFIED", "cpu-a-1")]
+    ev = _watch_lines(api, f"/api/v1/namespaces/ml-dev/pods?watch=true&resourceVersion={rv}&timeoutSeconds=1")
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in ev] == [("DELETED", "notebook-crashy")]
+    ev = _watch_lines(api, f"/api/v1/pods?watch=1&resourceVersion={rv}&timeoutSeconds=1&fieldSelector=spec.nodeName%3Dcpu-a-1")
+    assert ev == []
+    ev = _watch_lines(api, "/api/v1/pods?watch=1&resourceVersion=3&timeoutSeconds=1")
+    assert ev[0]["type"] == "ERROR" and ev[0]["object"]["code"] == 410 and ev[0]["object"]["reason"] == "Expired"
+    ev = _watch_lines(api, "/api/v1/namespaces?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
+                           "&resourceVersionMatch=NotOlderThan&timeoutSeconds=1")
+    assert [e["type"] for e in ev] == ["ADDED"] * 5 + ["BOOKMARK"]
+    assert ev[-1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+def test_secrets_only_for_admin(http):
+    code, doc, _ = http.get("/api/v1/secrets")
+    assert code == 200 and doc == {"kind": "SecretList", "apiVersion": "v1",
+                                   "metadata": {"resourceVersion": doc["metadata"]["resourceVersion"]}, "items": []}
+    for tok, user in ((VIEWER, "viewer"), (RO, "readonly-role")):
+        code, doc, _ = http.get("/api/v1/secrets", token=tok)
+        assert code == 403 and doc["message"] == (f'secrets is forbidden: User "{user}" cannot list resource '
+                                                  f'"secrets" in API group "" at the cluster scope')
+        code, doc, _ = http.get("/api/v1/namespaces/ml-prod/secrets/db", token=tok)
+        assert code == 403 and 'in the namespace "ml-prod"' in doc["message"]
+
+
+def test_readonly_role_reads_every_kind(http):
+    for path in ("/api/v1/pods", "/api/v1/nodes", "/apis/apps/v1/deployments", "/apis/policy/v1/poddisruptionbudgets",
+                 "/apis/autoscaling/v2/horizontalpodautoscalers", "/apis/networking.k8s.io/v1/networkpolicies"):
+        assert http.get(path + "?limit=1", token=RO)[0] == 200, path
+    assert http.request("DELETE", "/api/v1/namespaces/ml-dev/pods/notebook-crashy", token=RO)[0] == 403
+
+
+@pytest.mark.parametrize("token,expect", [(ADMIN, True), (VIEWER, False), (RO, False)])
+def test_access_review_protobuf_as_kubectl_sends_it(http, token, expect):
+    body = encode_ssar("patch", "nodes")
+    code, doc, _ = http.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=body,
+                                content_type="application/vnd.kubernetes.protobuf",
+                                headers={"Accept": "application/vnd.kubernetes.protobuf,application/json"}, token=token)
+    assert code == 201
+    assert doc["kind"] == "SelfSubjectAccessReview"
+    assert doc["spec"]["resourceAttributes"] == {"verb": "patch", "resource": "nodes"}
+    assert doc["status"]["allowed"] is expect
+    body = encode_ssar("list", "pods", namespace="ml-prod")
+    _, doc, _ = http.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=body,
+                             content_type="application/vnd.kubernetes.protobuf", token=token)
+    assert doc["status"]["allowed"] is True
+
+
+def test_eviction_honours_pdb(http, store):
+    base = "/api/v1/namespaces/ml-prod/pods/{}/eviction"
+
+    def evict(name):
+        return http.request("POST", base.format(name), body={"apiVersion": "policy/v1", "kind": "Eviction",
+                                                             "metadata": {"name": name, "namespace": "ml-prod"}})
+
+    code, doc, _ = evict("web-7d4b9c-x0k2p")
+    assert code == 201 and doc["status"] == "Success"
+    assert store.get("pods", "ml-prod", "web-7d4b9c-x0k2p") is None
+    pdb = store.get("poddisruptionbudgets", "ml-prod", "web")
+    assert pdb["status"]["disruptionsAllowed"] == 0 and "web-7d4b9c-x0k2p" in pdb["status"]["disruptedPods"]
+    rv = store.resource_version
+    code, doc, r = evict("web-7d4b9c-y1k2p")
+    assert code == 429 and doc["reason"] == "TooManyRequests"
+    assert doc["message"] == "Cannot evict pod as it would violate the pod's disruption budget."
+    assert doc["details"]["causes"] == [{"reason": "DisruptionBudget",
+                                         "message": "The disruption budget web needs 2 healthy pods and has 3 currently"}]
+    assert r.getheader("Retry-After") is None  # client-go would retry silently; kubectl drain retries itself
+    assert store.resource_version == rv and store.get("pods", "ml-prod", "web-7d4b9c-y1k2p") is not None
+    # a pod no PDB covers goes at once; protobuf bodies are accepted too
+    code, _, _ = http.request("POST", "/api/v1/namespaces/kube-system/pods/node-exporter-cpu-a-1/eviction",
+                              body=b"k8s\x00", content_type="application/vnd.kubernetes.protobuf")
+    assert code == 201 and store.get("pods", "kube-system", "node-exporter-cpu-a-1") is None
+    assert evict("nope")[0] == 404
+
+
+@pytest.fixture
+def exporter():
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = f"# TYPE up gauge\nup{{path=\"{self.path}\"}} 1\n".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_service_proxy(api, http, exporter):
+    api.proxy_targets[("monitoring", "kube-state-metrics", "8080")] = exporter
+    base = "/api/v1/namespaces/monitoring/services/"
+    code, body, r = http.get(base + "kube-state-metrics:8080/proxy/metrics?x=1", token=RO)
+    assert code == 200 and body == b'# TYPE up gauge\nup{path="/metrics?x=1"} 1\n'
+    assert r.getheader("Content-Type").startswith("text/plain")
+    assert http.get(base + "kube-state-metrics/proxy/metrics")[0] == 200
+    code, doc, _ = http.get(base + "nope:80/proxy/metrics")
+    assert code == 404 and doc["message"] == 'services "nope" not found'
+    api.proxy_targets[("monitoring", "kube-state-metrics", "8080")] = "http://127.0.0.1:9"  # nothing listens
+    code, doc, _ = http.get(base + "kube-state-metrics:8080/proxy/metrics")
+    assert code == 503 and doc["reason"] == "ServiceUnavailable"
+
+
+def test_admin_routes_and_faults(api, http):
+    calls = []
+    api.admin_routes["/_sim/advance"] = lambda m, q, b: (calls.append((m, q, b)) or (200, {"advanced": float(q["seconds"])}))
+    code, doc, _ = http.request("POST", "/_sim/advance?seconds=30", body=b"")
+    assert code == 200 and doc == {"advanced": 30.0} and calls == [("POST", {"seconds": "30"}, b"")]
+    assert http.request("POST", "/_sim/advance?seconds=30", token=VIEWER)[0] == 403
+    assert http.request("POST", "/_sim/advance?seconds=30", token=None)[0] == 401
+    assert http.get("/_sim/nothing")[0] == 404
+
+    code, doc, _ = http.request("PUT", "/_sim/faults", body={"status": {"nodes": 503}})
+    assert code == 200 and doc["status"] == {"nodes": 503}
+    code, doc, r = http.get("/api/v1/nodes")
+    assert code == 503 and r.getheader("Retry-After") == "1" and doc["reason"] == "ServiceUnavailable"
+    assert http.get("/api/v1/pods")[0] == 200
+    http.request("PUT", "/_sim/faults", body={"status": {}, "latency": 0.2})
+    t0 = time.monotonic()
+    assert http.get("/api/v1/pods")[0] == 200
+    assert time.monotonic() - t0 >= 0.2
+    assert http.request("PUT", "/_sim/faults", body=b"[", content_type="application/json")[0] == 400
+    http.request("PUT", "/_sim/faults", body={"latency": 0})
+
+
+def test_on_write_hook_and_keep_alive(api, store):
+    seen = []
+    api.on_write = lambda resource, verb, obj: seen.append((resource, verb, obj["metadata"]["name"]))
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=10)
+    hdr = {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/merge-patch+json"}
+    for i in range(3):  # one connection, three requests
+        conn.request("PATCH", "/apis/apps/v1/namespaces/ml-prod/deployments/web/scale",
+                     body=json.dumps({"spec": {"replicas": 4 + i}}), headers=hdr)
+        r = conn.getresponse()
+        assert r.status == 200 and json.loads(r.read())["spec"]["replicas"] == 4 + i
+    conn.close()
+    assert seen == [("deployments", "patch", "web")] * 3
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=10)
+    conn.request("PATCH", "/api/v1/nodes/cpu-a-1?dryRun=All", body=json.dumps({"spec": {"unschedulable": True}}),
+                 headers=hdr)
+    assert conn.getresponse().status == 200
+    conn.close()
+    assert len(seen) == 3  # dry runs are not writes
+
+
+def test_stop_ends_open_watches(store, tmp_path):
+    from conftest import _start
+    api, _ = _start(store, tmp_path)
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=10)
+    conn.request("GET", "/api/v1/pods?watch=1&resourceVersion=0", headers={"Authorization": f"Bearer {ADMIN}"})
+    r = conn.getresponse()
+    assert r.status == 200
+    first = r.readline()
+    assert json.loads(first)["type"] == "ADDED"
+    t0 = time.monotonic()
+    api.stop()
+    try:
+        while r.readline():
+            pass
+    except (OSError, http.client.HTTPException):
+        pass
+    assert time.monotonic() - t0 < 5
+    conn.close()
+
+
+def test_tls_server(tls_api):
+    import ssl
+    ctx = ssl.create_default_context(cafile=tls_api.ca_file)
+    for host in ("127.0.0.1", "localhost"):
+        conn = http.client.HTTPSConnection(host, tls_api.port, context=ctx, timeout=10)
+        conn.request("GET", "/api/v1/nodes?limit=1", headers={"Authorization": f"Bearer {ADMIN}"})
+        r = conn.getresponse()
+        assert r.status == 200 and json.loads(r.read())["kind"] == "NodeList"
+        conn.close()
+    assert tls_api.url.startswith("https://127.0.0.1:")
