@@ -42,6 +42,7 @@ class GpuSample:
     container: str = ""
     util_avg_30m: float | None = None  # avg_over_time over 30 min (None: not enough history)
     util_history: tuple[float, ...] = ()  # oldest first, for sparklines
+    mig_instance: str = ""  # GPU_I_ID: tells the MIG slices of one GPU apart ("" for a whole GPU)
 
     @property
     def allocated(self) -> bool:

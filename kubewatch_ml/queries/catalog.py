@@ -165,15 +165,16 @@ AREA_EXPORTER: dict[str, str] = {"gpu": "dcgm", "usage": "cadvisor", "probes": "
                                  "hpa_history": "kube-state-metrics", "quota": "kube-state-metrics", "ksm": "kube-state-metrics"}
 
 
-def job_exporter(job: str) -> str | None:
-    """Which exporter a Prometheus job name scrapes, by the usual names."""
+def job_exporters(job: str) -> set[str]:
+    """Which exporters a Prometheus job name scrapes, by the usual names (kube-prometheus-stack
+    scrapes cAdvisor and the prober under one job "kubelet")."""
     j = job.lower()
     if "dcgm" in j:
-        return "dcgm"
+        return {"dcgm"}
     if "kube-state-metrics" in j or "ksm" in j:
-        return "kube-state-metrics"
+        return {"kube-state-metrics"}
     if "cadvisor" in j:
-        return "cadvisor"
+        return {"cadvisor"}
     if "kubelet" in j:
-        return "probes"
-    return None
+        return {"probes", "cadvisor"}
+    return set()

@@ -107,6 +107,7 @@ class World:
         self.telemetry = Telemetry()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._fails = 0.0
         s = self.store
         s.load("nodes", [node("gpu-a-1", gpus=4), node("gpu-b-1", gpus=4, cordoned=True), node("mig-a-2", mig=True),
                          node("cpu-c-1", ready=False)])
@@ -175,7 +176,10 @@ class World:
             for d in t.gpus.values():
                 d.energy_mj += d.power_w * dt * 1000
             key = ("llm-prod", "infer-7d9f-abc12", "server", "Liveness", "failed")
-            t.probe_counts[key] += int(round(FAILS_PER_SECOND * dt))
+            self._fails += FAILS_PER_SECOND * dt  # whole probe runs only; the fraction carries over
+            whole = int(self._fails)
+            self._fails -= whole
+            t.probe_counts[key] += whole
 
     def set_hpa(self, current: int, desired: int) -> None:
         self.store.replace("horizontalpodautoscalers", hpa(current, desired))
