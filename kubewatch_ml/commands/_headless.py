@@ -49,6 +49,7 @@ class Progress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last = 0.0
         self._pending = False
+        self._kinds: dict = {}
 
     def __call__(self, message: str, force: bool = False) -> None:
         if self.quiet:
@@ -63,17 +64,15 @@ class Progress:
         self.stream.flush()
 
     def kinds(self, *args) -> None:
-        """on_progress callback of the data layer: accepts (kind, state), (state,) or a mapping."""
-        states = []
+        """on_progress callback of the data layer, (kind, KindState), called from its list threads."""
         for a in args:
-            if isinstance(a, dict):
-                states += list(a.values())
-            elif hasattr(a, "listed"):
-                states.append(a)
-        if states:
-            total = sum(s.listed for s in states)
-            last = states[-1]
-            self(f"listing {last.kind}: {last.listed:,} ({total:,} objects so far)")
+            if hasattr(a, "listed"):
+                self._kinds[a.kind] = a
+        if self._kinds:
+            total = sum(s.listed for s in self._kinds.values())
+            done = sum(1 for s in self._kinds.values() if s.complete or s.forbidden or s.error)
+            busy = max(self._kinds.values(), key=lambda s: (not s.complete, s.listed))
+            self(f"listing: {total:,} objects, {done}/{len(self._kinds)} kinds done ({busy.kind}: {busy.listed:,})")
 
     def done(self, message: str = "") -> None:
         if self.quiet:
