@@ -1,0 +1,109 @@
+"""The headless commands against the simulator over HTTP (its kubeconfig and exporter URLs), as a
+user runs them; and deploy/ applied with the real kubectl."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+
+import jsonschema
+import pytest
+
+from kubewatch_ml.cli import main
+from kubewatch_ml.export.json_export import load_schema
+from kubewatch_ml.recording import Recording
+
+from .conftest import need_binary
+
+pytest.importorskip("kubewatch_ml.sim.cluster")
+pytest.importorskip("kubewatch_ml.sources.metrics")
+from kubewatch_ml.sim.cluster import SimCluster  # noqa: E402
+
+DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy"
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    with SimCluster(seed=11, nodes=12, pods=150, speed=1.0, workdir=tmp_path_factory.mktemp("sim"),
+                    start_clock=False) as s:
+        yield s
+
+
+def _conn_args(sim) -> list[str]:
+    urls = sim.exporter_urls
+    args = ["--kubeconfig", str(sim.kubeconfig_path), "--no-prometheus",
+            "--kube-state-metrics-url", urls["kube-state-metrics"], "--dcgm-url", urls["dcgm"]]
+    if urls.get("kubelet"):
+        args += ["--kubelet-url", urls["kubelet"]]
+    return args
+
+
+def test_snapshot_json_over_http_validates(sim, capsys):
+    assert main(["snapshot", *_conn_args(sim)]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    jsonschema.validate(doc, load_schema())
+    assert doc["cluster"]["nodes"] == 12 and doc["cluster"]["server"].startswith("http")
+    assert len(doc["inventory"]["nodes"]) == 12
+    assert doc["cluster"]["kinds"]["pods"]["complete"] is True
+    assert "snapshot of" in err  # progress and summary on stderr only
+
+
+def test_triage_over_http_exit_code_matches_its_report(sim, capsys):
+    code = main(["triage", *_conn_args(sim), "-f", "json", "-q", "--fail-on", "info"])
+    doc = json.loads(capsys.readouterr().out)
+    worst = next((s for s in ("critical", "warning", "info") if doc["counts"][s]), None)
+    assert code == doc["exit_code"] == {"critical": 12, "warning": 11, "info": 10, None: 0}[worst]
+
+
+def test_record_then_replay_export_and_diff(sim, tmp_path, capsys):
+    rec = tmp_path / "r.db"
+    assert main(["record", str(rec), *_conn_args(sim), "--interval", "0.3", "--count", "3", "-q"]) == 0
+    with Recording.open(rec) as r:
+        infos = r.frames()
+        assert len(infos) == 3 and infos[0].nodes == 12
+        _, metrics = r.load(infos[-1].id)
+        assert metrics is not None
+    assert main(["snapshot", "--from", str(rec), "--at", "first", "-f", "markdown", "-q"]) == 0
+    assert "## Findings" in capsys.readouterr().out
+    assert main(["diff", f"{rec}@first", f"{rec}@last", "-q"]) in (0, 1)
+    assert capsys.readouterr().out.startswith("--- ")
+
+
+def test_unreachable_cluster_is_one_line_exit_3(tmp_path, capsys):
+    kc = tmp_path / "kubeconfig"
+    kc.write_text("""apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+""")
+    assert main(["snapshot", "--kubeconfig", str(kc), "--request-timeout", "2", "-q", "--no-prometheus"]) == 3
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith("kubewatch-ml: ")
+
+
+def test_deploy_applies_to_the_simulator_with_kubectl(sim):
+    kubectl = need_binary("kubectl")
+    env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig_path)}
+    served = subprocess.run([kubectl, "api-resources", "-o", "name"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert served.returncode == 0, served.stderr
+    names = set(served.stdout.split())
+    applied = []
+    for f in sorted(DEPLOY.glob("*.yaml")):
+        text = f.read_text()
+        kinds = {line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("kind:")}
+        plural = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "ClusterRole": "clusterroles.rbac.authorization.k8s.io",
+                  "ClusterRoleBinding": "clusterrolebindings.rbac.authorization.k8s.io",
+                  "PersistentVolumeClaim": "persistentvolumeclaims", "CronJob": "cronjobs.batch"}
+        if all(plural[k] in names for k in kinds):
+            r = subprocess.run([kubectl, "apply", "-f", str(f)], env=env, capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            applied.append(f.name)
+    assert "00-namespace.yaml" in applied
+    got = subprocess.run([kubectl, "get", "namespace", "kubewatch-ml", "-o", "json"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert got.returncode == 0 and json.loads(got.stdout)["metadata"]["labels"]["app.kubernetes.io/name"] == "kubewatch-ml"
