@@ -22,7 +22,7 @@ position:sticky;top:0;background:var(--bg)}tr:hover td{background:#151b22}
 .sev{display:inline-block;white-space:nowrap;border-radius:3px;padding:0 6px;font-size:12px;font-weight:700;color:#0f1419}
 .sev-critical{background:var(--crit)}.sev-warning{background:var(--warn)}.sev-info{background:var(--info)}
 .note{color:var(--warn);font-style:italic}.more{color:var(--dim);font-style:italic}svg{vertical-align:middle}
-code{font-family:"DejaVu Sans Mono",monospace;font-size:12px}
+.findings td:nth-child(3){white-space:nowrap}code{font-family:"DejaVu Sans Mono",monospace;font-size:12px}
 @media print{body{background:#fff;color:#000}th{background:#fff}}
 """
 
@@ -112,7 +112,7 @@ def render_html(doc: dict, max_rows: int = 200) -> str:
         parts.append('<p class="note">' + escape(" · ".join(f"{a}: {st}" for a, st in degraded)) + "</p>")
     parts.append("<h2>Findings</h2>")
     if doc["findings"]:
-        parts.append("<table><thead><tr><th>#</th><th>Severity</th><th>ID</th><th>Object</th><th>Summary</th>"
+        parts.append('<table class="findings"><thead><tr><th>#</th><th>Severity</th><th>ID</th><th>Object</th><th>Summary</th>"
                      "<th>Action</th><th>Alert</th></tr></thead><tbody>")
         for i, f in enumerate(doc["findings"][: max_rows or None], 1):
             sev = f["severity"] if f["severity"] in ("critical", "warning", "info") else "info"

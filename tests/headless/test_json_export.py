@@ -78,3 +78,16 @@ def test_load_document_errors(tmp_path, analysis, cluster):
         load_document(str(tmp_path / "other.json"))
     with pytest.raises(UserError, match="no such file"):
         load_document(str(tmp_path / "missing.json"))
+
+
+def test_real_analysis_output_validates(cluster, metrics):
+    """The committed schema against what analyze() really produces (with and without metrics)."""
+    from kubewatch_ml.feed import build_frame
+
+    for m in (metrics, None):
+        frame = build_frame(cluster, m, cluster.taken_at)
+        doc = json.loads(render_json(build_document(frame.analysis, cluster, m)))
+        jsonschema.validate(doc, load_schema())
+        assert doc["summary"]["warning"] == sum(1 for f in doc["findings"] if f["severity"] == "warning")
+        sev = [("critical", "warning", "info").index(f["severity"]) for f in doc["findings"]]
+        assert sev == sorted(sev)  # worst first
