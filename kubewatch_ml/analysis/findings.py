@@ -40,7 +40,7 @@ S = Severity
 REGISTRY: tuple[FindingDef, ...] = (
     FindingDef("KW-Q001", S.INFO, "quotas", "Namespace without a ResourceQuota",
                "Add a ResourceQuota (requests.cpu, requests.memory, requests.nvidia.com/gpu)", "", S.WARNING,
-               "namespace has pods or exists, and no ResourceQuota object"),
+               "namespace with pods and no ResourceQuota (system namespaces excluded)"),
     FindingDef("KW-Q002", S.INFO, "quotas", "Quota almost full", "Raise the quota or free reserved resources",
                "KubeQuotaAlmostFull", None, "0.9 < used/hard < 1, hard > 0, per quota and resource"),
     FindingDef("KW-Q003", S.INFO, "quotas", "Quota fully used", "Raise the quota or free reserved resources",

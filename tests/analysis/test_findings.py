@@ -1,0 +1,111 @@
+import pathlib
+
+import orjson
+
+from kubewatch_ml.analysis import analyze
+from kubewatch_ml.analysis.findings import BY_ID, REGISTRY, image_unpinned, render_findings_doc
+from kubewatch_ml.metrics_snapshot import AREAS, AreaState, HpaHistory, MetricsSnapshot
+from kubewatch_ml.model import (Condition, ContainerSpec, Hpa, HpaMetric, LabelSelector, Namespace, NetworkPolicy,
+                                PodDisruptionBudget, Resources)
+from kubewatch_ml.snapshot import ClusterSnapshot
+
+from _records import GIB, GPU_TAINT, GPU_TOLERATION, deployment, node, pod, rs_owner
+
+NOW = 10_000.0
+DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "FINDINGS.md"
+GOOD = ContainerSpec(name="main", image="app:1.4.2", requests=Resources(cpu_m=100, memory=GIB),
+                     limits=Resources(memory=GIB), liveness=True, readiness=True)
+
+
+def ids(result, fid):
+    return sorted((f.kind, f.namespace, f.name) for f in result.findings if f.id == fid)
+
+
+def test_registry_ids_are_unique_and_documented():
+    assert len({d.id for d in REGISTRY}) == len(REGISTRY)
+    assert all(d.id.startswith("KW-") and d.action and d.title for d in REGISTRY)
+    alerts = {d.alert for d in REGISTRY if d.alert}
+    assert alerts == {"KubeQuotaAlmostFull", "KubeQuotaFullyUsed", "KubeQuotaExceeded", "KubeHpaMaxedOut",
+                      "KubeHpaReplicasMismatch", "KubePodCrashLooping", "KubeNodeNotReady"}
+    assert DOC.read_text() == render_findings_doc(), "docs/FINDINGS.md is stale: python -m kubewatch_ml.analysis.findings > docs/FINDINGS.md"
+
+
+def test_node_not_ready_like_the_alert_excludes_cordoned_nodes():
+    c = ClusterSnapshot.build(NOW, nodes=[
+        node("ok"), node("down", ready="False"), node("unknown", ready="Unknown"),
+        node("down-cordoned", ready="False", unschedulable=True),
+    ])
+    r = analyze(c, None, NOW)
+    assert ids(r, "KW-N001") == [("Node", "", "down"), ("Node", "", "unknown")]
+    assert {f.alert for f in r.findings if f.id == "KW-N001"} == {"KubeNodeNotReady"}
+    assert ids(r, "KW-N002") == [("Node", "", "down-cordoned")]
+
+
+def test_hpa_maxed_out_and_mismatch_like_the_alerts():
+    def hpa(name, cur, des, mn, mx):
+        return Hpa(uid=name, name=name, namespace="ns", min_replicas=mn, max_replicas=mx, current_replicas=cur,
+                   desired_replicas=des, metrics=(HpaMetric("Resource", "cpu", "Utilization", 50.0, 50.0),))
+    hpas = [hpa("at-max", 6, 6, 1, 6), hpa("min-eq-max", 3, 3, 3, 3), hpa("below", 5, 5, 1, 6),
+            hpa("stuck", 4, 6, 2, 8), hpa("stuck-no-history", 4, 6, 2, 8), hpa("recent", 4, 6, 2, 8)]
+    times = tuple(NOW - 60 * i for i in range(20, -1, -1))
+    hist = {("ns", "stuck"): HpaHistory(times, (4.0,) * 21, (6.0,) * 21),
+            ("ns", "recent"): HpaHistory(times, (3.0,) * 15 + (4.0,) * 6, (6.0,) * 21)}
+    m = MetricsSnapshot(taken_at=NOW, areas={a: AreaState(ok=True) for a in AREAS}, hpa_history=hist)
+    r = analyze(ClusterSnapshot.build(NOW, hpas=hpas), m, NOW)
+    assert ids(r, "KW-H001") == [("HorizontalPodAutoscaler", "ns", "at-max")]
+    assert ids(r, "KW-H002") == [("HorizontalPodAutoscaler", "ns", "stuck")]
+    assert {f.alert for f in r.findings if f.id in ("KW-H001", "KW-H002")} == {"KubeHpaMaxedOut", "KubeHpaReplicasMismatch"}
+
+
+def test_practices():
+    latest = ContainerSpec(name="main", image="registry.local:5000/app:latest", requests=Resources(cpu_m=100, memory=GIB),
+                           limits=Resources(memory=GIB), liveness=True, readiness=True)
+    bare = ContainerSpec(name="main", image="busybox")
+    gpu_c = ContainerSpec(name="main", image="trainer:2", requests=Resources(cpu_m=1000, memory=GIB, gpu=1),
+                          limits=Resources(memory=GIB, gpu=1), liveness=True, readiness=True)
+    one, one_rs = deployment("one", "shop-prod", replicas=1, containers=[GOOD])
+    many, many_rs = deployment("many", "shop-prod", replicas=3, containers=[GOOD])
+    guarded, guarded_rs = deployment("guarded", "shop-prod", replicas=3, containers=[GOOD], template_labels={"app": "guarded", "tier": "web"})
+    lat, lat_rs = deployment("lat", "dev", replicas=2, containers=[latest])
+    nothing, nothing_rs = deployment("nothing", "dev", replicas=2, containers=[bare])
+    train, train_rs = deployment("train", "dev", replicas=1, containers=[gpu_c])  # no GPU toleration
+    tolerant, tolerant_rs = deployment("tolerant", "dev", replicas=1, containers=[gpu_c], tolerations=[GPU_TOLERATION])
+    pdb = PodDisruptionBudget(uid="p", name="guarded", namespace="shop-prod", selector=LabelSelector(match_labels={"tier": "web"}))
+    c = ClusterSnapshot.build(
+        NOW, nodes=[node("g", gpu=8, taints=[GPU_TAINT]), node("n")],
+        namespaces=[Namespace(name="shop-prod", uid="1"), Namespace(name="dev", uid="2", labels={"env": "dev"})],
+        workloads=[one, one_rs, many, many_rs, guarded, guarded_rs, lat, lat_rs, nothing, nothing_rs, train, train_rs, tolerant, tolerant_rs],
+        pods=[pod("x", "shop-prod", "n", owner=rs_owner("many", "shop-prod")), pod("y", "dev", "n", owner=rs_owner("lat", "dev"))],
+        pdbs=[pdb], network_policies=[NetworkPolicy(uid="np", name="deny", namespace="shop-prod")],
+    )
+    r = analyze(c, None, NOW)
+    assert ids(r, "KW-W001") == [("Deployment", "shop-prod", "one")]
+    assert ids(r, "KW-W003") == [("Deployment", "shop-prod", "many")]  # "guarded" has a PDB; "one" is W001
+    assert ids(r, "KW-C004") == [("Deployment", "dev", "lat"), ("Deployment", "dev", "nothing")]
+    assert ids(r, "KW-C001") == [("Deployment", "dev", "nothing")]
+    assert ids(r, "KW-C003") == [("Deployment", "dev", "nothing")]
+    assert ids(r, "KW-G003") == [("Deployment", "dev", "train")]
+    assert ids(r, "KW-W004") == [("Namespace", "", "dev")]  # shop-prod has a NetworkPolicy
+    assert not any(f.kind == "ReplicaSet" for f in r.findings)  # reported through their Deployment
+
+
+def test_image_pinning():
+    assert image_unpinned("nginx") and image_unpinned("nginx:latest") and image_unpinned("host:5000/team/app")
+    assert not image_unpinned("host:5000/team/app:1.2") and not image_unpinned("app@sha256:abc")
+
+
+def test_ranking_and_json():
+    nodes = [node("down", ready="False")]
+    c = ClusterSnapshot.build(NOW, nodes=nodes, pods=[
+        pod("gpu-wait", "ml-prod", phase="Pending", gpu=1, tolerations=[GPU_TOLERATION], created=NOW - 600),
+        pod("web", "team-dev", "down")])
+    r = analyze(c, None, NOW)
+    sev = [f.severity for f in r.findings]
+    order = {"critical": 0, "warning": 1, "info": 2}
+    assert sev == sorted(sev, key=order.__getitem__)
+    assert r.findings[0].id == "KW-G004" and r.findings[0].severity == "critical"  # GPU pod pending in prod
+    assert "0/1 nodes are available" in r.findings[0].summary
+    assert len({f.key for f in r.findings}) == len(r.findings)
+    doc = orjson.loads(orjson.dumps(r.to_dict()))
+    assert doc["findings"][0]["id"] == "KW-G004" and doc["overview"]["pending_gpu_pods"] == 1
+    assert BY_ID["KW-G004"].view == "pending"
