@@ -393,6 +393,15 @@ def connect(opts: KubeOptions) -> KubeConnection:
     except ConnectError:
         conn.close()
         raise
+    if r.status == 200:
+        # /version may be served to anyone; discovery needs valid credentials (as kubectl's next call)
+        try:
+            auth_check = conn.request("GET", "/api", timeout=min(opts.request_timeout, 10.0)).status
+        except ConnectError:
+            conn.close()
+            raise
+        if auth_check == 401:
+            r = KubeResponse(401, b"", {})
     if r.status == 401:
         conn.close()
         raise ConnectError(f"{host} rejected our credentials (401 Unauthorized) for context {ctx_name!r}: "
