@@ -1,0 +1,126 @@
+"""The action keys in the real app (Pilot), against the simulated cluster over HTTP.
+
+The app shows a snapshot loaded from the cluster; its feed carries the live connection the
+actions use. Results are checked with a GET (the view itself updates from the watch in live use)."""
+import asyncio
+import json
+import time
+
+import pytest
+
+from kubewatch_ml.app import KubewatchApp
+from kubewatch_ml.feed import StaticFeed
+from kubewatch_ml.screens.action_confirm import ConfirmActionScreen, ScaleChoiceScreen
+from kubewatch_ml.screens.action_input import ActionInputScreen
+from kubewatch_ml.store import load_snapshot
+
+NS = "kw-actions"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def _app(conn, audit_dir, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(audit_dir))
+    snap = load_snapshot(conn)
+    feed = StaticFeed.from_snapshot(snap, None, time.time())
+    feed.conn = conn
+    return KubewatchApp(feed)
+
+
+async def _until(pilot, pred, tries=300):
+    for _ in range(tries):
+        if pred():
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not reached")
+
+
+def _node(conn, name):
+    return json.loads(conn.request("GET", f"/api/v1/nodes/{name}").body)
+
+
+async def _select_node(pilot, app, name):
+    await _until(pilot, lambda: app.main_screen is not None and app.main_screen.latest is not None)
+    await pilot.press("3")
+    await pilot.pause()
+    app.main_screen.active_panel().table.set_cursor_key(name)
+    await pilot.pause()
+    assert app.current_selection().name == name
+
+
+def test_cordon_then_undo_by_keys(admin_conn, tmp_path, monkeypatch):
+    app = _app(admin_conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _select_node(pilot, app, "kw-gpu-b")
+            await pilot.press("c")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+            assert "schedulable -> cordoned" in str(app.screen.query_one("#plan-text").render())
+            assert app.screen.focused.id == "no"  # the safe choice has the focus
+            await pilot.press("enter")  # Enter on Cancel: nothing sent
+            await _until(pilot, lambda: not isinstance(app.screen, ConfirmActionScreen))
+            assert not _node(admin_conn, "kw-gpu-b")["spec"].get("unschedulable")
+            await pilot.press("c")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+            await pilot.press("y")
+            await _until(pilot, lambda: _node(admin_conn, "kw-gpu-b")["spec"].get("unschedulable") is True)
+            await pilot.press("U")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+            await pilot.press("y")
+            await _until(pilot, lambda: not _node(admin_conn, "kw-gpu-b")["spec"].get("unschedulable"))
+    run(go())
+    rows = [json.loads(x) for x in (tmp_path / "kubewatch-ml" / "audit.jsonl").read_text().splitlines()]
+    assert [(r["action"], r["result"]) for r in rows] == [("cordon", "cancelled"), ("cordon", "ok"), ("undo", "ok")]
+
+
+def test_label_by_keys_with_validation(admin_conn, tmp_path, monkeypatch):
+    app = _app(admin_conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _select_node(pilot, app, "kw-gpu-a")
+            await pilot.press("l")
+            await _until(pilot, lambda: isinstance(app.screen, ActionInputScreen))
+            await pilot.press(*"kubernetes.io/arch=arm", "enter")
+            await pilot.pause()
+            assert "reserved" in str(app.screen.query_one("#error").render())  # refused while typing, nothing sent
+            app.screen.query_one("#value").value = ""
+            await pilot.press(*"pool=h100 team-", "enter")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+            await pilot.press("y")
+            await _until(pilot, lambda: _node(admin_conn, "kw-gpu-a")["metadata"]["labels"].get("pool") == "h100")
+    run(go())
+    labels = _node(admin_conn, "kw-gpu-a")["metadata"]["labels"]
+    assert "team" not in labels and labels.get("kubernetes.io/arch") is None
+
+
+def test_scale_under_hpa_offers_hpa_bounds(admin_conn, tmp_path, monkeypatch):
+    app = _app(admin_conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _until(pilot, lambda: app.main_screen is not None and app.main_screen.latest is not None)
+            await pilot.press("4")
+            await pilot.pause()
+            table = app.main_screen.active_panel().table
+            key = next(r.key for r in table.visible_rows if "llm" in str(r.key))
+            table.set_cursor_key(key)
+            await pilot.pause()
+            await pilot.press("s")
+            await _until(pilot, lambda: isinstance(app.screen, ActionInputScreen))
+            app.screen.query_one("#value").value = ""
+            await pilot.press(*"-3")
+            await pilot.pause()
+            assert "negative" in str(app.screen.query_one("#error").render())
+            app.screen.query_one("#value").value = "4"
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, ScaleChoiceScreen))
+            assert "within 15 s" in str(app.screen.query_one("#plan-text").render())
+            await pilot.press("h")
+            await _until(pilot, lambda: json.loads(admin_conn.request(
+                "GET", f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/llm").body)["spec"]["minReplicas"] == 4)
+    run(go())
