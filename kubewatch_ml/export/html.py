@@ -112,7 +112,7 @@ def render_html(doc: dict, max_rows: int = 200) -> str:
         parts.append('<p class="note">' + escape(" · ".join(f"{a}: {st}" for a, st in degraded)) + "</p>")
     parts.append("<h2>Findings</h2>")
     if doc["findings"]:
-        parts.append('<table class="findings"><thead><tr><th>#</th><th>Severity</th><th>ID</th><th>Object</th><th>Summary</th>"
+        parts.append("<table class='findings'><thead><tr><th>#</th><th>Severity</th><th>ID</th><th>Object</th><th>Summary</th>"
                      "<th>Action</th><th>Alert</th></tr></thead><tbody>")
         for i, f in enumerate(doc["findings"][: max_rows or None], 1):
             sev = f["severity"] if f["severity"] in ("critical", "warning", "info") else "info"
