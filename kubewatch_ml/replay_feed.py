@@ -197,3 +197,26 @@ class RecordingFeed:
 
     def __getattr__(self, name: str):  # conn, store, ... of the wrapped feed
         return getattr(self.inner, name)
+
+
+def add_record_args(group) -> None:
+    """--record FILE / --record-retention for the dashboard commands (tui, demo)."""
+    group.add_argument("--record", metavar="FILE",
+                       help="also record every refresh into FILE (replay: kubewatch-ml replay FILE)")
+    group.add_argument("--record-retention", default="1000", metavar="N|DURATION",
+                       help="with --record: keep the last N frames (default 1000) or e.g. 24h")
+
+
+def record_if_asked(feed: Feed, args) -> Feed:
+    """`feed` wrapped in a RecordingFeed when --record was given; on a bad path or retention the
+    feed is closed and the one-line UserError raised (nothing half-started)."""
+    path = getattr(args, "record", None)
+    if not path:
+        return feed
+    from .recording import parse_retention
+
+    try:
+        return RecordingFeed(feed, Recording.create(path, parse_retention(getattr(args, "record_retention", "1000"))))
+    except BaseException:
+        feed.close()
+        raise

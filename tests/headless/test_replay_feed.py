@@ -70,3 +70,25 @@ def test_recording_feed_writes_every_frame_it_hands_out(tmp_path):
         assert [fi.taken_at for fi in rec.frames()] == [T0, T0 + 1, T0 + 2]
         cluster, metrics = rec.load(rec.frames()[1].id)
         assert metrics == sample_metrics(T0 + 1)
+
+
+def test_record_flag_wraps_the_dashboard_feed(tmp_path):
+    import argparse
+
+    from kubewatch_ml.cli import build_parser
+    from kubewatch_ml.errors import UserError
+    from kubewatch_ml.replay_feed import record_if_asked
+
+    args = build_parser().parse_args(["tui", "--record", str(tmp_path / "t.db"), "--record-retention", "2"])
+    inner = StaticFeed.from_snapshot(sample_cluster(), sample_metrics(), T0)
+    feed = record_if_asked(inner, args)
+    assert isinstance(feed, RecordingFeed) and feed.recording.retention.max_frames == 2
+    assert feed.next_frame(0.01) is not None
+    feed.close()
+    assert record_if_asked(inner, argparse.Namespace(record=None)) is inner
+    closed = []
+    inner2 = StaticFeed([])
+    inner2.close = lambda: closed.append(True)
+    with pytest.raises(UserError):
+        record_if_asked(inner2, argparse.Namespace(record=str(tmp_path / "no" / "t.db"), record_retention="5"))
+    assert closed == [True]  # nothing left running
