@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
                                     metrics=metrics)
                 settings = replace(settings, refresh_seconds=max(0.5, float(args.refresh or 2.0)))
                 feed = open_live_feed(settings, readonly_contexts=config.readonly_for)
+                from ..replay_feed import record_if_asked  # --record FILE (headless issue 8)
+
+                feed = record_if_asked(feed, args)
                 extra = (f"demo seed {args.seed} ×{args.speed:g}: "
                          + ("real Prometheus" if prom else f"direct scrape ({why})"))
                 return run_app(feed, settings, config, status_extra=extra)

@@ -14,6 +14,9 @@ def add_ui_args(p: argparse.ArgumentParser) -> None:
                    help="how often metrics are fetched (cluster changes arrive as they happen)")
     g.add_argument("--theme", help="dark | light | a Textual theme name (default: the config file's, else dark)")
     g.add_argument("--config", metavar="PATH", help="config file (default: ~/.config/kubewatch-ml/config.toml)")
+    from ..replay_feed import add_record_args  # --record FILE (headless issue 8)
+
+    add_record_args(g)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -56,4 +59,7 @@ def run(args: argparse.Namespace) -> int:
     settings = replace(settings, refresh_seconds=max(0.5, float(getattr(args, "refresh", 2.0) or 2.0)))
     config = load_ui_config(args)
     feed = open_live_feed(settings, readonly_contexts=config.readonly_for)  # ConnectError: one line, exit 3
+    from ..replay_feed import record_if_asked
+
+    feed = record_if_asked(feed, args)
     return run_app(feed, settings, config)
