@@ -111,6 +111,11 @@ class NodeRoom:
     pods: int
     extended: dict[str, int]
 
+    def copy(self) -> "NodeRoom":
+        """A copy whose free amounts can be consumed (what-ifs) without touching this one."""
+        return NodeRoom(self.name, self.zone, self.labels, self.taints, self.unschedulable, self.ready,
+                        self.cpu_m, self.memory, self.gpu, self.pods, dict(self.extended))
+
 
 def node_rooms(cluster: ClusterSnapshot, alloc: Allocation) -> list[NodeRoom]:
     rooms = []

@@ -103,8 +103,11 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
 def _shape_groups(moving: dict[tuple, list[Pod]]) -> dict[str, list[tuple[PodShape, int, list[list[Pod]]]]]:
     """Per zone: (shape, pod count, member lists), owners with the same shape merged."""
     merged: dict[str, dict[PodShape, list]] = {}
+    shapes: dict[tuple, PodShape] = {}  # by (owner, requests): the same in every zone
     for k, members in moving.items():
-        shape = PodShape.of(members[0])
+        shape = shapes.get(k[1:])
+        if shape is None:
+            shape = shapes[k[1:]] = PodShape.of(members[0])
         zone_groups = merged.setdefault(k[0], {})
         g = zone_groups.get(shape)
         if g is None:
@@ -123,8 +126,7 @@ def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready
         if lost:
             (down if lost == sum(per_zone.values()) else degraded).append(key)
     # remaining capacity: other zones' nodes that take new pods (Ready, not cordoned); copied, then filled
-    remaining = [NodeRoom(**{**r.__dict__, "extended": dict(r.extended)})
-                 for r in rooms if r.zone != zone and r.ready and not r.unschedulable]
+    remaining = [r.copy() for r in rooms if r.zone != zone and r.ready and not r.unschedulable]
     # first-fit decreasing over groups of identical pods, biggest first
     groups = sorted(groups, key=lambda g: (g[0].gpu, sum(v for _, v in g[0].extended), g[0].cpu_m, g[0].memory), reverse=True)
     eligible_by_placement: dict[tuple, list[NodeRoom]] = {}
