@@ -114,7 +114,7 @@ def write_config(targets: dict[str, str], workdir: Path, scrape_interval: float,
 
 class PrometheusServer:
     def __init__(self, targets: dict[str, str], workdir: str | os.PathLike | None = None, scrape_interval: float = 5,
-                 host: str = "127.0.0.1", binary: str | None = None, with_rules: bool = True):
+                 host: str = "127.0.0.1", binary: str | None = None, with_rules: bool = True, port: int = 0):
         self.targets = dict(targets)
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="kubewatch-prom-"))
@@ -122,7 +122,8 @@ class PrometheusServer:
         self.host = host
         self.binary = binary or find_prometheus_binary()
         self.with_rules = with_rules
-        self.port = 0
+        self.port = port  # 0: a free one is chosen at start; a restart keeps the one it got
+        self._fixed_port = port
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -137,7 +138,7 @@ class PrometheusServer:
         data.mkdir(parents=True, exist_ok=True)
         last = ""
         for _attempt in range(3):  # the chosen port may be taken between bind and exec
-            self.port = _free_port(self.host)
+            self.port = self._fixed_port or _free_port(self.host)
             log = open(self.workdir / "prometheus.log", "wb")
             self.proc = subprocess.Popen(
                 [self.binary, f"--config.file={cfg}", f"--storage.tsdb.path={data}",
@@ -146,6 +147,7 @@ class PrometheusServer:
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             log.close()
             if self._wait_ready(timeout):
+                self._fixed_port = self.port
                 return self
             last = (self.workdir / "prometheus.log").read_text(errors="replace")[-500:]
             self.stop(remove=False)

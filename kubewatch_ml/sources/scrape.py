@@ -26,9 +26,9 @@ EXPORTERS = ("kube-state-metrics", "dcgm", "probes", "cadvisor")
 
 @dataclass
 class Endpoint:
-    """One exporter's /metrics: `get()` returns the body or raises; `where` names it for humans."""
+    """One exporter's /metrics: `get()` returns the body (or one per node) or raises; `where` names it."""
     where: str
-    get: Callable[[], bytes]
+    get: Callable[[], "bytes | list[bytes]"]
 
 
 class EndpointError(Exception):
@@ -44,6 +44,25 @@ def http_endpoint(url: str, timeout: float, session: requests.Session | None = N
             raise EndpointError(f"HTTP {r.status_code}")
         return r.content
     return Endpoint(url, get)
+
+
+def merge_bodies(body: bytes | list[bytes]) -> Samples:
+    """One exporter's text, or several (one per node of a DaemonSet) merged."""
+    if not isinstance(body, list):
+        return parse_exposition(body)
+    merged: Samples = {}
+    for b in body:
+        for name, rows in parse_exposition(b).items():
+            merged.setdefault(name, []).extend(rows)
+    return merged
+
+
+def http_endpoints(urls: list[str], timeout: float, session: requests.Session | None = None) -> Endpoint:
+    """Several URLs scraped as one exporter (a kubelet per node)."""
+    if len(urls) == 1:
+        return http_endpoint(urls[0], timeout, session)
+    parts = [http_endpoint(u, timeout, session) for u in urls]
+    return Endpoint(f"{len(urls)} URLs ({urls[0]}, ...)", lambda: [p.get() for p in parts])
 
 
 class _Counter:
@@ -103,7 +122,7 @@ class ScrapeMetrics:
         for name, f in futures.items():
             where = self.endpoints[name].where
             try:
-                parsed[name] = parse_exposition(f.result())
+                parsed[name] = merge_bodies(f.result())
             except ExpositionError as e:
                 failed[name] = f"{name} at {where}: {e}"
             except EndpointError as e:
