@@ -188,7 +188,6 @@ class MainScreen(Screen):
         self.latest: PreparedFrame | None = None
         self.active = "overview"
         self.feed_error = ""
-        self._spin = 0
         self._dirty = False
         self._progress_timer = None
 
@@ -259,9 +258,9 @@ class MainScreen(Screen):
     def _poll_progress(self) -> None:
         if self.latest is not None:
             return
-        self._spin += 1
         status = self.feed.progress()
-        self.query_one("#loading", LoadingPanel).update(loading_text(status, self.app.palette, "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[self._spin % 10]))
+        spin = int(self.clock() * 4) % 10  # from the (injectable) clock: a frozen clock gives a still picture
+        self.query_one("#loading", LoadingPanel).update(loading_text(status, self.app.palette, "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[spin]))
         self.update_status(status)
 
     # ------------------------------------------------------------------ rendering

@@ -22,7 +22,7 @@ TITLES = {"cluster": "Cluster", "gpus": "GPUs", "quotas": "Quota hot spots", "hp
 def _grid() -> Table:
     t = Table.grid(padding=(0, 1))
     t.add_column(no_wrap=True, min_width=11)
-    t.add_column(no_wrap=True, overflow="ellipsis")
+    t.add_column(overflow="fold")
     return t
 
 
@@ -50,7 +50,7 @@ def card_gpus(frame: Frame, pal: Palette) -> RenderableType:
     g = frame.analysis.gpu_nodes
     ratio = o.gpu_requested / o.gpu_allocatable if o.gpu_allocatable else None
     t = _grid()
-    t.add_row(Text("allocated", style="bold"), gauge(ratio, 18, pal, label=f"{o.gpu_requested}/{o.gpu_allocatable}"))
+    t.add_row(Text("allocated", style="bold"), gauge(ratio, 18, pal, label=f"{o.gpu_requested}/{o.gpu_allocatable}", color=pal.accent))
     t.add_row(Text("free", style="bold"), Text(f"{o.gpu_free} on {o.gpu_nodes} GPU nodes"))
     idle = "-" if o.gpu_idle is None else str(o.gpu_idle)
     t.add_row(Text("idle held", style="bold"), Text(f"{idle} allocated but idle", style=pal.warning if o.gpu_idle else ""))
@@ -58,7 +58,7 @@ def card_gpus(frame: Frame, pal: Palette) -> RenderableType:
                                                      color=pal.info, label=fmt_pct(o.gpu_util_avg)))
     for p in g.by_product[:3]:
         r = p.requested / p.allocatable if p.allocatable else None
-        t.add_row(inert((p.group or "(unlabelled)")[:14], pal.dim), gauge(r, 18, pal, label=f"{p.requested}/{p.allocatable}"))
+        t.add_row(inert((p.group or "(unlabelled)")[:14], pal.dim), gauge(r, 18, pal, label=f"{p.requested}/{p.allocatable}", color=pal.accent))
     if o.pending_gpu_pods:
         t.add_row(Text("waiting", style="bold"), Text(f"{o.pending_gpu_pods} pods pending for GPUs", style=pal.warning))
     return t

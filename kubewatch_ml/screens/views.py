@@ -173,7 +173,7 @@ def gpu_rows(frame: Frame, pal: Palette) -> list[Row]:
             (_t(g.node, pal.dim if bad else ""), g.node),
             (_t(g.product), g.product),
             (_t(g.zone), g.zone),
-            (gauge(ratio, 15, pal, label=f"{g.requested}/{g.allocatable}"), ratio),
+            (gauge(ratio, 15, pal, label=f"{g.requested}/{g.allocatable}", color=pal.accent), ratio),
             (_num(g.free), g.free),
             (_t(fmt_pct(g.util_avg), util_style), g.util_avg),
             (sparkline(_node_history(g), 12, lo=0, hi=100, style=pal.info), g.util_avg),

@@ -52,7 +52,7 @@ class Palette:
             ok=getattr(theme, "success", None) or cls.ok,
             info=getattr(theme, "primary", None) or cls.info,
             dim="#808080" if dark else "#6c6c6c",
-            accent=getattr(theme, "accent", None) or cls.accent,
+            accent="#af87ff" if dark else "#8700af",  # GPUs and highlights: distinct from warning amber
             bar_empty="#3a3a3a" if dark else "#d0d0d0",
         )
 

@@ -364,10 +364,9 @@ class RowTable(ScrollView, can_focus=True):
                 msg = "(loading…)" if self._pending else ("(no rows match the filter)" if self._filter else "(nothing to show)")
                 return Strip([Segment(msg, base + Style(dim=True))]).crop_extend(0, width, base)
             return Strip.blank(width, base)
-        strip = self._row_strip(self._view[index]).crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
-        if index == self._cursor:
-            strip = strip.apply_style(self.get_component_rich_style("rowtable--cursor"))
-        return strip
+        if index == self._cursor:  # the cursor's background replaces the base background beneath the cells
+            base = base + self.get_component_rich_style("rowtable--cursor")
+        return self._row_strip(self._view[index]).crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
 
     # ------------------------------------------------------------------ cursor
     def _move_cursor(self, index: int, force_message: bool = False) -> None:
