@@ -144,6 +144,8 @@ def counting_proxy(cluster, tmp_path):
     """A reverse proxy on 127.0.0.1 in front of the API server that counts requests by method.
     Yields (kubeconfig path pointing at the proxy, Counter)."""
     counts: collections.Counter = collections.Counter()
+    writes: list[tuple[str, str]] = []
+    counts.writes = writes  # (method, path) of every non-GET that reached the proxy
     upstream = cluster.api_url
     doc = yaml.safe_load(open(cluster.kubeconfig_path))
     ca = doc["clusters"][0]["cluster"].get("certificate-authority")
@@ -155,6 +157,8 @@ def counting_proxy(cluster, tmp_path):
 
         def _forward(self):
             counts[self.command] += 1
+            if self.command != "GET":
+                writes.append((self.command, self.path.split("?")[0]))
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else None
             req = urllib.request.Request(upstream + self.path, data=body, method=self.command,

@@ -124,3 +124,68 @@ def test_scale_under_hpa_offers_hpa_bounds(admin_conn, tmp_path, monkeypatch):
             await _until(pilot, lambda: json.loads(admin_conn.request(
                 "GET", f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/llm").body)["spec"]["minReplicas"] == 4)
     run(go())
+
+
+def _press_every_action_key(app, pilot):
+    async def go():
+        for view, key in (("3", None), ("4", None)):
+            await pilot.press(view)
+            await pilot.pause()
+            table = app.main_screen.active_panel().table
+            if table.visible_rows:
+                table.set_cursor_key(table.visible_rows[0].key)
+            for k in ("c", "u", "d", "l", "t", "s", "U"):
+                await pilot.press(k)
+                await pilot.pause(0.05)
+                # whatever opened (nothing should), answer yes to it
+                for _ in range(3):
+                    if app.screen is app.main_screen:
+                        break
+                    await pilot.press("y")
+                    await pilot.pause(0.05)
+    return go()
+
+
+def test_readonly_no_write_leaves_while_every_action_key_is_pressed(counting_proxy, tmp_path, monkeypatch):
+    from kubewatch_ml.settings import KubeOptions
+    from kubewatch_ml.sources.kube import connect
+    kubeconfig, counts = counting_proxy
+    conn = connect(KubeOptions(kubeconfig=kubeconfig, context="sim-admin", readonly=True))
+    app = _app(conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _until(pilot, lambda: app.main_screen is not None and app.main_screen.latest is not None)
+            await pilot.press("3")
+            await pilot.pause()
+            assert app.check_action("act_cordon", ()) is None and app.disabled_reason("act_cordon") == "read-only mode"
+            await _press_every_action_key(app, pilot)
+            assert app.screen is app.main_screen
+            assert any("read-only mode" in n.message for n in app._notifications)
+    run(go())
+    conn.close()
+    assert counts["GET"] > 0
+    assert {k: n for k, n in counts.items() if k != "GET"} == {}
+
+
+def test_viewer_keys_greyed_with_reason_and_nothing_written(cluster, counting_proxy, tmp_path, monkeypatch):
+    from kubewatch_ml.settings import KubeOptions
+    from kubewatch_ml.sources.kube import connect
+    kubeconfig, counts = counting_proxy
+    conn = connect(KubeOptions(kubeconfig=kubeconfig, context="sim-viewer"))
+    app = _app(conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _select_node(pilot, app, "kw-gpu-a")
+            app.check_action("act_cordon", ())  # first look: asks the API server in a worker
+            await _until(pilot, lambda: app.check_action("act_cordon", ()) is None)
+            assert "may not patch nodes" in app.disabled_reason("act_label")
+            await _press_every_action_key(app, pilot)
+            assert app.screen is app.main_screen
+            assert any("may not patch nodes" in n.message for n in app._notifications)
+    run(go())
+    conn.close()
+    # only SelfSubjectAccessReviews were posted; no PATCH, no eviction
+    assert counts.writes and {w for w in counts.writes} == {
+        ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")}
