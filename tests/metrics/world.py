@@ -108,6 +108,7 @@ class World:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._fails = 0.0
+        self.hpa_changed = False  # currentReplicas moved at some point (mixin mismatch alert needs 15 m still)
         s = self.store
         s.load("nodes", [node("gpu-a-1", gpus=4), node("gpu-b-1", gpus=4, cordoned=True), node("mig-a-2", mig=True),
                          node("cpu-c-1", ready=False)])
@@ -182,6 +183,7 @@ class World:
             t.probe_counts[key] += whole
 
     def set_hpa(self, current: int, desired: int) -> None:
+        self.hpa_changed = True
         self.store.replace("horizontalpodautoscalers", hpa(current, desired))
 
     def start_ticking(self, every: float = 0.5) -> None:
