@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..model import GPU_RESOURCE, MIG_PREFIX, Namespace, Pod
+from ..model import GPU_RESOURCE, MIG_PREFIX, Namespace, Pod, Resources
 from ..snapshot import ClusterSnapshot
 
 
@@ -28,6 +28,23 @@ class Allocation:
     pending: list[Pod]  # Pending, not bound to a node, not being deleted
 
 
+def requests_of(p: Pod) -> Resources:
+    """The pod's requests as the API server defaults them: a GPU / extended resource given only as a
+    limit is requested at that limit (extended resources cannot be overcommitted)."""
+    r, lim = p.requests, p.limits
+    if not lim.gpu and not lim.extended:
+        return r
+    gpu = r.gpu or lim.gpu
+    ext = r.extended
+    if lim.extended:
+        missing = {k: v for k, v in lim.extended.items() if k not in (ext or {})}
+        if missing:
+            ext = {**(ext or {}), **missing}
+    if gpu == r.gpu and ext is r.extended:
+        return r
+    return Resources(cpu_m=r.cpu_m, memory=r.memory, gpu=gpu, pods=r.pods, extended=ext)
+
+
 def allocation(cluster: ClusterSnapshot) -> Allocation:
     by_node: dict[str, Load] = {}
     by_ns: dict[str, Load] = {}
@@ -35,7 +52,7 @@ def allocation(cluster: ClusterSnapshot) -> Allocation:
     for p in cluster.pods.values():
         if p.phase == "Succeeded" or p.phase == "Failed":
             continue
-        r = p.requests
+        r = requests_of(p)
         ns = by_ns.get(p.namespace)
         if ns is None:
             ns = by_ns[p.namespace] = Load()
@@ -74,7 +91,8 @@ def mig_of(ext: dict[str, int] | None) -> dict[str, int]:
 
 
 def wants_gpu(p: Pod) -> bool:
-    return p.requests.gpu > 0 or p.limits.gpu > 0 or bool(mig_of(p.requests.extended))
+    r = requests_of(p)
+    return r.gpu > 0 or bool(mig_of(r.extended))
 
 
 def is_prod(namespace: str, ns: Namespace | None) -> bool:
@@ -88,4 +106,4 @@ def object_key(kind: str, namespace: str, name: str) -> str:
     return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
 
 
-__all__ = ["Allocation", "Load", "allocation", "mig_of", "wants_gpu", "is_prod", "object_key", "GPU_RESOURCE"]
+__all__ = ["Allocation", "Load", "allocation", "mig_of", "wants_gpu", "is_prod", "object_key", "requests_of", "GPU_RESOURCE"]

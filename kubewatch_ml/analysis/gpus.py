@@ -7,7 +7,7 @@ from collections import defaultdict
 from ..metrics_snapshot import GpuSample, MetricsSnapshot
 from ..model import GPU_RESOURCE, INSTANCE_TYPE_LABEL, Node
 from ..snapshot import ClusterSnapshot
-from .allocation import Allocation, Load, allocation, mig_of
+from .allocation import Allocation, Load, allocation, mig_of, requests_of
 from .models import GpuDeviceRow, GpuNodeRow, GpuPodRef, GpuTotalRow, GpuView, MigSliceRow
 
 
@@ -70,10 +70,11 @@ def gpu_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, *
         for p in cluster.pods_on(n.name):
             if p.terminated:
                 continue
-            pm = mig_of(p.requests.extended)
-            if p.requests.gpu > 0 or pm:
+            req = requests_of(p)
+            pm = mig_of(req.extended)
+            if req.gpu > 0 or pm:
                 pods.append(GpuPodRef(
-                    key=f"{p.namespace}/{p.name}", namespace=p.namespace, name=p.name, gpus=p.requests.gpu,
+                    key=f"{p.namespace}/{p.name}", namespace=p.namespace, name=p.name, gpus=req.gpu,
                     mig=tuple(sorted(pm.items())), phase=p.phase, has_gpu_toleration=has_gpu_toleration(p.tolerations),
                 ))
         pods.sort(key=lambda r: r.key)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..model import Node, Pod, Requirement, Taint, Toleration
 from ..snapshot import ClusterSnapshot, top_controller
-from .allocation import Allocation, Load, allocation, mig_of, wants_gpu
+from .allocation import Allocation, Load, allocation, mig_of, requests_of, wants_gpu
 from .models import PendingPod, PendingReason, PendingView
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
@@ -149,7 +149,7 @@ class PodShape:
 
     @classmethod
     def of(cls, p: Pod) -> "PodShape":
-        r = p.requests
+        r = requests_of(p)
         return cls(
             tuple(sorted((p.node_selector or {}).items())), p.tolerations, p.affinity_terms,
             r.cpu_m, r.memory, r.gpu, tuple(sorted((k, v) for k, v in (r.extended or {}).items() if v > 0)),
@@ -251,8 +251,8 @@ def why_pending(cluster: ClusterSnapshot, metrics=None, now: float | None = None
             key=f"{p.namespace}/{p.name}", namespace=p.namespace, name=p.name, uid=p.uid,
             workload=f"{top[0]}/{top[2]}" if top else "", created=p.created,
             pending_for_s=max(0.0, now - p.created) if p.created else 0.0,
-            cpu_m=p.requests.cpu_m, memory=p.requests.memory, gpu=p.requests.gpu,
-            mig=tuple(sorted(mig_of(p.requests.extended).items())), wants_gpu=wants_gpu(p),
+            cpu_m=shape.cpu_m, memory=shape.memory, gpu=shape.gpu,
+            mig=tuple(sorted(mig_of(dict(shape.extended)).items())), wants_gpu=wants_gpu(p),
             fitting_nodes=fitting_t, fit_count=fit_count, reasons=reasons, summary=summary,
             scheduler_message=sched_msg,
         ))

@@ -60,7 +60,7 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
                 continue
             z = node_zone.get(p.node_name, "")
             if not node_bound and not p.is_mirror:
-                r = p.requests
+                r = p.requests  # limits-only GPUs are folded in by PodShape.of (requests_of)
                 k = (z, p.owner.uid or p.owner.name, r.cpu_m, r.memory, r.gpu)  # type: ignore[union-attr]
                 group = moving.get(k)
                 if group is None:

@@ -77,3 +77,17 @@ def test_devices_utilisation_memory_power_and_idle():
     assert g1.xid_gpus == 1
     assert {r.node: r for r in v.rows}["g2"].idle_gpus == 0
     assert v.note == ""
+
+
+def test_gpu_given_only_as_a_limit_counts_as_requested():
+    """The API server defaults an extended resource's request to its limit; a record may carry only the limit."""
+    from kubewatch_ml.model import Pod, Resources
+    lim_only = Pod(uid="u1", name="nb", namespace="ml-dev", node_name="m1", phase="Running",
+                   requests=Resources(cpu_m=100), limits=Resources(cpu_m=200, extended={MIG: 1}))
+    gpu_lim = Pod(uid="u2", name="dbg", namespace="ml-dev", node_name="g1", phase="Running",
+                  requests=Resources(cpu_m=100), limits=Resources(gpu=2))
+    c = ClusterSnapshot.build(1000.0, nodes=[node("m1", extended={MIG: 7}, product="A100-MIG"), node("g1", gpu=8)],
+                              pods=[lim_only, gpu_lim])
+    rows = {r.node: r for r in gpu_view(c, None).rows}
+    assert rows["m1"].mig[0].requested == 1 and rows["m1"].pods[0].mig == ((MIG, 1),)
+    assert rows["g1"].requested == 2 and rows["g1"].free == 6
