@@ -11,7 +11,7 @@ from . import manifests as mf
 from .hpa_controller import History, Reading, decide, spec_from_object
 from .kinds import BY_RESOURCE
 from .load import ServiceLoad
-from .objects import rfc3339
+from .manifests import rfc3339
 from .scheduler import Scheduler, pod_requests
 from .telemetry import GpuDevice, Telemetry
 from .units import format_quantity, pod_terminated, quota_usage
@@ -631,9 +631,10 @@ class ClusterBuilder:
         return obj
 
     def quota(self, ns: str, hard_factor: dict[str, float], override: dict[str, float] | None = None,
-              name: str = "compute-resources") -> Obj:
+              name: str = "compute-resources", used: dict[str, float] | None = None) -> Obj:
         """A ResourceQuota whose hard values sit at used x factor (rounded), status.used from the pods."""
-        used = namespace_usage(self.objects["pods"], ns)
+        if used is None:
+            used = namespace_usage(self.objects["pods"], ns)
         hard: dict[str, float] = {}
         for key, f in hard_factor.items():
             u = used.get(key, 0.0)
@@ -665,14 +666,26 @@ def _ready(pod: Obj) -> bool:
 pod_ready = _ready
 
 
-def namespace_usage(pods: list[Obj], ns: str) -> dict[str, float]:
-    used: dict[str, float] = {}
+def usage_by_namespace(pods: list[Obj]) -> dict[str, dict[str, float]]:
+    """Quota usage per namespace over non-terminated pods, in one pass (pods of one workload share
+    their container list, so each distinct list is costed once)."""
+    out: dict[str, dict[str, float]] = {}
+    costs: dict[int, dict[str, float]] = {}
     for p in pods:
-        if p["metadata"]["namespace"] != ns or pod_terminated(p):
+        if pod_terminated(p):
             continue
-        for k, v in quota_usage(p).items():
+        cs = p["spec"]["containers"]
+        u = costs.get(id(cs))
+        if u is None:
+            u = costs[id(cs)] = quota_usage(p)
+        used = out.setdefault(p["metadata"]["namespace"], {})
+        for k, v in u.items():
             used[k] = used.get(k, 0.0) + v
-    return used
+    return out
+
+
+def namespace_usage(pods: list[Obj], ns: str) -> dict[str, float]:
+    return usage_by_namespace([p for p in pods if p["metadata"]["namespace"] == ns]).get(ns, {})
 
 
 def quota_status(quota: Obj, used: dict[str, float]) -> Obj:

@@ -11,7 +11,20 @@ import random
 import uuid as uuidlib
 from typing import Any
 
-from .objects import rfc3339
+from functools import lru_cache
+
+from .objects import rfc3339 as _rfc3339
+
+
+@lru_cache(maxsize=100_000)
+def _rfc_whole(t: int) -> str:
+    return _rfc3339(t)
+
+
+def rfc3339(ts: float) -> str:
+    """RFC 3339 in whole seconds (cached: many pods share their timestamps' seconds)."""
+    return _rfc_whole(int(ts))
+
 
 Obj = dict[str, Any]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from . import manifests as mf
 from .builder import A10G, A100_40, A100_80, H100, ClusterBuilder, Fault, PodPlan, Pool, pod_ready
 from .load import LoadCurve, ServiceLoad
-from .objects import rfc3339
+from .manifests import rfc3339
 from .telemetry import Telemetry
 
 MAX_PODS_PER_NODE = 110
@@ -543,13 +543,14 @@ def _network_policies(b: ClusterBuilder, ns: str) -> None:
 def _quotas(b: ClusterBuilder, team_ns: list) -> None:
     keys = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "requests.nvidia.com/gpu", "pods")
     gi = 1024 ** 3
+    from .builder import usage_by_namespace
+    usage = usage_by_namespace(b.objects["pods"])
     for ns, team, env in team_ns:
         if ns == NAMESPACE_WITHOUT_QUOTA:
             continue
         factors = {k: b.rng.uniform(1.4, 2.5) for k in keys}
         override: dict[str, float] = {}
-        from .builder import namespace_usage
-        used = namespace_usage(b.objects["pods"], ns)
+        used = usage.get(ns, {})
         if ns == QUOTA_NEAR_FULL[0]:
             u = used.get("requests.cpu", 0.0)
             override["requests.cpu"] = max(1.0, math.ceil(u / 0.94 * 10) / 10) if u else 1.0
@@ -560,4 +561,4 @@ def _quotas(b: ClusterBuilder, team_ns: list) -> None:
             else:
                 uc = used.get("requests.memory", 0.0)
                 override["requests.memory"] = max(gi, (uc * 0.8) // gi * gi)
-        b.quota(ns, factors, override)
+        b.quota(ns, factors, override, used=used)
