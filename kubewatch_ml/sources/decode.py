@@ -244,22 +244,42 @@ def selector(s: w.LabelSelector | None) -> m.LabelSelector | None:
     )
 
 
+_strings: dict[str, str] = {}
+_owner_cache: dict[tuple, m.OwnerRef] = {}
+
+
+def _s(text: str) -> str:
+    """One shared copy of a low-cardinality string (namespace, node, phase, reasons)."""
+    got = _strings.get(text)
+    if got is None:
+        if len(_strings) > 200_000:
+            _strings.clear()
+        _strings[text] = got = text
+    return got
+
+
 def _conditions(cs: list[w.Condition] | None) -> tuple[m.Condition, ...]:
     if not cs:
         return ()
     return tuple(
-        m.Condition(type=c.type, status=c.status, reason=c.reason, message=c.message,
+        m.Condition(type=_s(c.type), status=_s(c.status), reason=_s(c.reason), message=c.message,
                     last_transition=_ts(c.last_transition_time))
         for c in cs
     )
 
 
 def _controller(refs: list[w.OwnerReference] | None) -> m.OwnerRef | None:
+    """The controller owner reference, shared by all pods of one ReplicaSet/Job/..."""
     if not refs:
         return None
     for r in refs:
         if r.controller:
-            return m.OwnerRef(kind=r.kind, name=r.name, uid=r.uid, controller=True)
+            key = (r.kind, r.name, r.uid)
+            got = _owner_cache.get(key)
+            if got is None:
+                got = m.OwnerRef(kind=_s(r.kind), name=r.name, uid=r.uid, controller=True)
+                _bounded(_owner_cache)[key] = got
+            return got
     return None
 
 
@@ -275,10 +295,10 @@ def _status(s: w.ContainerStatus) -> m.ContainerStatus:
             reason, message = st.waiting.reason, st.waiting.message
     lt = s.last_state.terminated if s.last_state is not None else None
     return m.ContainerStatus(
-        name=s.name, ready=s.ready,
+        name=_s(s.name), ready=s.ready,
         started=bool(s.started) if s.started is not None else state == "running",
-        restart_count=s.restart_count, state=state, reason=reason, message=message, started_at=started_at,
-        last_term_reason=lt.reason if lt is not None else "",
+        restart_count=s.restart_count, state=state, reason=_s(reason), message=message, started_at=started_at,
+        last_term_reason=_s(lt.reason) if lt is not None else "",
         last_term_exit_code=lt.exit_code if lt is not None else None,
         last_term_finished_at=_ts(lt.finished_at) if lt is not None else 0.0,
     )
@@ -308,12 +328,12 @@ def pod(o: w.Pod) -> m.Pod:
     terms, anti = _affinity_raw(sp.affinity)
     tsc = sp.topology_spread_constraints
     return m.Pod(
-        uid=md.uid, name=md.name, namespace=md.namespace,
+        uid=md.uid, name=md.name, namespace=_s(md.namespace),
         labels=labels(md.labels), created=_ts(md.creation_timestamp),
         resource_version=md.resource_version, owner=_controller(md.owner_references),
-        node_name=sp.node_name, phase=st.phase, deleting=md.deletion_timestamp is not None,
+        node_name=_s(sp.node_name), phase=_s(st.phase), deleting=md.deletion_timestamp is not None,
         is_mirror=bool(ann) and MIRROR_ANNOTATION in ann,
-        priority_class=sp.priority_class_name, start_time=_ts(st.start_time),
+        priority_class=_s(sp.priority_class_name), start_time=_ts(st.start_time),
         containers=tpl.containers,
         statuses=tuple(_status(s) for s in st.container_statuses or ()),
         requests=tpl.requests, limits=tpl.limits,
