@@ -58,7 +58,9 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
             p = pods[u]
             if not p.node_name or p.phase == "Succeeded" or p.phase == "Failed":
                 continue
-            z = node_zone.get(p.node_name, "")
+            z = node_zone.get(p.node_name)
+            if z is None:  # bound to a node the snapshot no longer has
+                continue
             if not node_bound and not p.is_mirror:
                 r = p.requests  # limits-only GPUs are folded in by PodShape.of (requests_of)
                 k = (z, p.owner.uid or p.owner.name, r.cpu_m, r.memory, r.gpu)  # type: ignore[union-attr]
