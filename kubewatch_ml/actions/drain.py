@@ -86,12 +86,49 @@ def plan_drain(conn: Any, node: str, force: bool = False, delete_emptydir_data: 
         raise ActionFailed(f"cannot drain {node}: {names}{more}; nothing was changed", "refused")
     diff = list(cordon.diff) + [f"evict {r}" + (f"  [{why}]" if why else "") for r, why in evict]
     diff += [f"skip  {r}  [{why}]" for r, why in skipped]
+    labels = {(p.get("metadata") or {}).get("name"): (p.get("metadata") or {}).get("labels") or {} for p in pods}
+    warnings = blocking_pdbs(conn, [(r, labels.get(r.name) or {}) for r, _ in evict])
+    then = [f"then per pod: POST /api/v1/namespaces/<ns>/pods/<pod>/eviction  ({JSON}, policy/v1 Eviction), "
+            "429 (PodDisruptionBudget) -> wait and retry; then wait until the pods are gone"] if evict else []
     return ActionPlan("drain", (ObjectRef("Node", node),), cordon.writes, tuple(diff),
                       cordon.before, cordon.after,
-                      warnings=("pods protected by a PodDisruptionBudget are retried until it allows them",),
+                      warnings=tuple(warnings + then),
                       rebuild=lambda: plan_drain(conn, node, force, delete_emptydir_data),
                       inverse=cordon.inverse,
                       extra={"evict": [r for r, _ in evict], "skipped": skipped, "node": node})
+
+
+def _selector_matches(sel: dict, labels: dict) -> bool:
+    if not sel:
+        return False  # an empty PDB selector matches nothing in policy/v1 eviction
+    for k, val in (sel.get("matchLabels") or {}).items():
+        if labels.get(k) != val:
+            return False
+    for req in sel.get("matchExpressions") or []:
+        k, op, vals = req.get("key"), req.get("operator"), req.get("values") or []
+        if (op == "In" and labels.get(k) not in vals) or (op == "NotIn" and k in labels and labels[k] in vals) \
+                or (op == "Exists" and k not in labels) or (op == "DoesNotExist" and k in labels):
+            return False
+    return True
+
+
+def blocking_pdbs(conn: Any, pods: list[tuple[PodRef, dict]]) -> list[str]:
+    """Which pods a PodDisruptionBudget protects right now (0 disruptions allowed): the drain waits on them."""
+    out: list[str] = []
+    for ns in sorted({p.namespace for p, _ in pods}):
+        status, doc = send(conn, "GET", f"/apis/policy/v1/namespaces/{quote(ns)}/poddisruptionbudgets")
+        if status != 200 or not isinstance(doc, dict):
+            continue
+        for pdb in doc.get("items") or []:
+            sel = (pdb.get("spec") or {}).get("selector") or {}
+            allowed = int((pdb.get("status") or {}).get("disruptionsAllowed", 0) or 0)
+            hit = [str(p) for p, lab in pods if p.namespace == ns and _selector_matches(sel, lab)]
+            if hit:
+                name = pdb["metadata"]["name"]
+                out.append(f"PodDisruptionBudget {ns}/{name} allows {allowed} disruption(s) now and covers "
+                           f"{', '.join(hit[:4])}{' ...' if len(hit) > 4 else ''}"
+                           + ("; the drain will wait and retry until it allows more" if allowed < len(hit) else ""))
+    return out
 
 
 def _evict(conn: Any, pod: PodRef) -> tuple[int, str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kubewatch_ml.errors import UserError
+from kubewatch_ml.sources.kube import ReadOnlyError
 
 FIELD_MANAGER = "kubewatch-ml"
 MERGE_PATCH = "application/merge-patch+json"
@@ -198,8 +199,9 @@ def execute(conn: Any, plan: ActionPlan) -> ActionResult:
         try:
             status, doc = send(conn, w.method, w.path, params=dict(w.params), body=w.body_bytes(),
                                content_type=w.content_type)
-        except UserError as e:
-            return ActionResult(getattr(e, "outcome", "refused"), str(e), tuple(applied))
+        except UserError as e:  # ReadOnlyError (nothing sent) -> refused; ConnectError -> error
+            outcome = getattr(e, "outcome", None) or ("refused" if isinstance(e, ReadOnlyError) else "error")
+            return ActionResult(outcome, str(e), tuple(applied))
         if status == 409:
             msg = f"{w.target} was changed by someone else since the plan (409): re-read, check the new diff and confirm again"
         elif status == 404:

@@ -10,14 +10,16 @@ from textual.widgets import Button, Static
 
 from ..actions.plan import ActionPlan
 
-ACTION_MODAL_CSS = """
-.action-modal { align: center middle; }
-.action-modal > Vertical { width: 100; max-width: 100%; height: auto; max-height: 90%;
-                           border: thick $warning; background: $surface; padding: 0 1; }
-.action-modal .title { text-style: bold; padding: 0 0 1 0; }
-.action-modal VerticalScroll { height: auto; max-height: 24; }
-.action-modal .buttons { height: auto; align-horizontal: right; padding-top: 1; }
-.action-modal Button { margin-left: 2; }
+def modal_css(name: str) -> str:
+    """Shared look of the action modals (DEFAULT_CSS is scoped to each screen type)."""
+    return f"""
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 100; max-width: 100%; height: auto; max-height: 90%;
+                     border: thick $warning; background: $surface; padding: 0 1; }}
+{name} .title {{ text-style: bold; padding: 0 0 1 0; }}
+{name} VerticalScroll {{ height: auto; max-height: 24; }}
+{name} .buttons {{ height: auto; align-horizontal: right; padding-top: 1; }}
+{name} Button {{ margin-left: 2; }}
 """
 
 
@@ -40,15 +42,15 @@ def plan_text(plan: ActionPlan, note: str = "") -> Text:
 class ConfirmActionScreen(ModalScreen[bool]):
     """Apply this plan? Enter on the focused Cancel is the safe default; y applies, n / Esc cancel."""
 
-    DEFAULT_CSS = "ConfirmActionScreen {}" + ACTION_MODAL_CSS
+    DEFAULT_CSS = modal_css("ConfirmActionScreen")
     BINDINGS = [Binding("escape,n", "answer(False)", "Cancel", id="confirm.no"),
                 Binding("y", "answer(True)", "Apply", id="confirm.yes")]
 
-    def __init__(self, plan: ActionPlan, note: str = "", confirm_label: str = "Apply") -> None:
+    def __init__(self, plan: ActionPlan, note: str = "", confirm_label: str = "") -> None:
         super().__init__(classes="action-modal")
         self.plan = plan
         self.note = note
-        self.confirm_label = confirm_label
+        self.confirm_label = confirm_label or plan.action.replace("-", " ").capitalize()
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -56,8 +58,8 @@ class ConfirmActionScreen(ModalScreen[bool]):
             with VerticalScroll():
                 yield Static(plan_text(self.plan, self.note), id="plan-text")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="no", variant="primary")
-                yield Button(self.confirm_label, id="yes", variant="error", disabled=self.plan.no_op)
+                yield Button("Cancel (n)", id="no", variant="primary")
+                yield Button(f"{self.confirm_label} (y)", id="yes", variant="error", disabled=self.plan.no_op)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -74,7 +76,7 @@ class ScaleChoiceScreen(ModalScreen[str]):
     """A workload under an HPA: scale directly (undone within 15 s), change the HPA bounds, or cancel.
     Dismisses with "scale", "hpa" or "cancel"."""
 
-    DEFAULT_CSS = "ScaleChoiceScreen {}" + ACTION_MODAL_CSS
+    DEFAULT_CSS = modal_css("ScaleChoiceScreen")
     BINDINGS = [Binding("escape,n", "choose('cancel')", "Cancel", id="scale.cancel"),
                 Binding("h", "choose('hpa')", "Change HPA", id="scale.hpa"),
                 Binding("s", "choose('scale')", "Scale anyway", id="scale.direct")]
@@ -93,7 +95,7 @@ class ScaleChoiceScreen(ModalScreen[str]):
             with VerticalScroll():
                 yield Static(t, id="plan-text")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel", variant="primary")
+                yield Button("Cancel (n)", id="cancel", variant="primary")
                 yield Button("Change HPA (h)", id="hpa", variant="warning", disabled=self.plan.alternative is None)
                 yield Button("Scale anyway (s)", id="scale", variant="error", disabled=self.plan.no_op)
 

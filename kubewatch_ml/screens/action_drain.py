@@ -15,11 +15,11 @@ from textual.widgets import Button, Log, ProgressBar, Static
 
 from ..actions.drain import DrainProgress
 from ..actions.plan import ActionPlan, ActionResult
-from .action_confirm import ACTION_MODAL_CSS
+from .action_confirm import modal_css
 
 
 class DrainScreen(ModalScreen[ActionResult]):
-    DEFAULT_CSS = "DrainScreen {}" + ACTION_MODAL_CSS + "DrainScreen Log { height: 12; }"
+    DEFAULT_CSS = modal_css("DrainScreen") + "DrainScreen Log { height: 12; }"
     BINDINGS = [Binding("escape,c", "cancel_drain", "Cancel drain", id="drain.cancel")]
 
     class Progressed(Message):

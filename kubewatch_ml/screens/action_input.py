@@ -11,14 +11,14 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, OptionList, Static
 
-from .action_confirm import ACTION_MODAL_CSS
+from .action_confirm import modal_css
 
 
 class ActionInputScreen(ModalScreen["str | None"]):
     """Dismisses with the text (valid per `check`) or None when cancelled.
     `check(text)` returns an error line or None; `choices` are offered first (GPU keys, current labels)."""
 
-    DEFAULT_CSS = "ActionInputScreen {}" + ACTION_MODAL_CSS + """
+    DEFAULT_CSS = modal_css("ActionInputScreen") + """
     ActionInputScreen OptionList { height: auto; max-height: 10; }
     ActionInputScreen #error { color: $error; height: auto; }
     """

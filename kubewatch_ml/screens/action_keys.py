@@ -152,6 +152,9 @@ class ActionKeys:
     async def _confirm_and_apply(self, session: ActionSession, plan: ActionPlan, note: str = "",
                                  confirmed: bool = False) -> ActionResult | None:
         while True:
+            if plan.no_op:  # nothing would change: say so instead of asking
+                self.notify("; ".join(plan.diff) or f"{plan.title}: nothing to change")  # type: ignore[attr-defined]
+                return None
             if not confirmed:
                 ok = await self.push_screen_wait(ConfirmActionScreen(plan, note))  # type: ignore[attr-defined]
                 if not ok:
@@ -202,7 +205,7 @@ class ActionKeys:
         session = self.action_session()
         labels = ((await self._node_json(session, name)).get("metadata") or {}).get("labels") or {}
         choices = [f"{k}=" if k not in labels else f"{k}={labels[k]}" for k in v.SUGGESTED_LABEL_KEYS]
-        choices += [f"{k}={val}" for k, val in sorted(labels.items())]
+        choices += [f"{k}={val}" for k, val in sorted(labels.items()) if not v.reserved_key_error(k)]
 
         def check(text: str) -> str | None:
             try:

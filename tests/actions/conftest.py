@@ -97,9 +97,9 @@ def hpa_obj(name, ns, target, lo, hi):
                      "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}]}}
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    c, stop = _sim_backend(tmp_path)
+def start_test_cluster(tmp):
+    """A simulated cluster with this area's objects; returns (Cluster, stop)."""
+    c, stop = _sim_backend(tmp)
     try:
         admin = _admin(c)
         ns = "kw-actions"
@@ -116,6 +116,16 @@ def cluster(tmp_path):
                     pod_obj(f"llm-{i}", ns, "kw-gpu-a", ("ReplicaSet", "llm-5d9f"), {"app": "llm"}))
         _create(admin, f"/api/v1/namespaces/{ns}/pods", pod_obj("dcgm-x", ns, "kw-gpu-a", ("DaemonSet", "dcgm")))
         admin.close()
+    except BaseException:
+        stop()
+        raise
+    return c, stop
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c, stop = start_test_cluster(tmp_path)
+    try:
         yield c
     finally:
         stop()

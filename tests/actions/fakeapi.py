@@ -71,7 +71,7 @@ class FakeConn:
             node = params["fieldSelector"].split("=", 1)[1]
             items = [o for p, o in self.objects.items() if "/pods/" in p and o["spec"].get("nodeName") == node]
             return Resp(200, json.dumps({"items": items, "metadata": {}}).encode())
-        if method == "GET" and path.endswith("horizontalpodautoscalers"):
+        if method == "GET" and path.endswith(("horizontalpodautoscalers", "poddisruptionbudgets")):
             items = [o for p, o in self.objects.items() if p.startswith(path + "/")]
             return Resp(200, json.dumps({"items": items, "metadata": {}}).encode())
         if method == "POST" and path.endswith("/eviction"):

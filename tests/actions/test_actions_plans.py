@@ -265,3 +265,22 @@ def test_drain_cancel_leaves_node_cordoned(conn):
     res = drain.run_drain(conn, plan, progress=progress, cancel=cancel, backoff=(5.0,))
     assert res.outcome == "cancelled" and "stays cordoned" in res.message
     assert POD + "a" in conn.objects and conn.objects[N + "gpu-1"]["spec"]["unschedulable"] is True
+
+
+def test_drain_plan_names_blocking_pdbs(conn):
+    conn.put(POD + "a", _pod("a", metadata={"labels": {"app": "llm"}}))
+    conn.put("/apis/policy/v1/namespaces/infer/poddisruptionbudgets/llm",
+             {"metadata": {"name": "llm", "namespace": "infer"},
+              "spec": {"selector": {"matchLabels": {"app": "llm"}}}, "status": {"disruptionsAllowed": 0}})
+    plan = drain.plan_drain(conn, "gpu-1")
+    assert any("PodDisruptionBudget infer/llm allows 0" in w and "infer/a" in w and "wait and retry" in w
+               for w in plan.warnings), plan.warnings
+
+
+def test_pdb_selector_matching():
+    m = drain._selector_matches
+    assert m({"matchLabels": {"app": "x"}}, {"app": "x", "z": "1"})
+    assert not m({"matchLabels": {"app": "x"}}, {"app": "y"})
+    assert m({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}]}, {"tier": "b"})
+    assert not m({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, {})
+    assert not m({}, {"app": "x"})
