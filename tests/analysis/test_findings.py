@@ -27,7 +27,7 @@ def test_registry_ids_are_unique_and_documented():
     alerts = {d.alert for d in REGISTRY if d.alert}
     assert alerts == {"KubeQuotaAlmostFull", "KubeQuotaFullyUsed", "KubeQuotaExceeded", "KubeHpaMaxedOut",
                       "KubeHpaReplicasMismatch", "KubePodCrashLooping", "KubeNodeNotReady"}
-    assert DOC.read_text() == render_findings_doc(), "docs/FINDINGS.md is stale: python -m kubewatch_ml.analysis.findings > docs/FINDINGS.md"
+    assert DOC.read_text() == render_findings_doc(), "docs/FINDINGS.md is stale: python -m kubewatch_ml.analysis.registry > docs/FINDINGS.md"
 
 
 def test_node_not_ready_like_the_alert_excludes_cordoned_nodes():
