@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..metrics_snapshot import MetricsSnapshot
 from ..model import ContainerSpec, GPU_RESOURCE
 from ..snapshot import ClusterSnapshot
-from .allocation import Allocation, allocation, is_prod
+from .allocation import Allocation, is_prod
 from .gpus import has_gpu_toleration
 from .models import (SEVERITY_RANK, Finding, GpuView, HpaState, HpaView, PendingView, ProbeView, QuotaLevel,
                      QuotaView, Severity, ZoneView)
@@ -38,7 +38,7 @@ def rank(findings: list[Finding]) -> tuple[Finding, ...]:
 def findings(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float, *, quotas: QuotaView,
              gpus: GpuView, hpas: HpaView, probes: ProbeView, zones: ZoneView, pending: PendingView,
              alloc: Allocation | None = None) -> tuple[Finding, ...]:
-    alloc = alloc or allocation(cluster)
+    """Every finding, ranked. `alloc` is accepted for symmetry with the views (unused today)."""
     out: list[Finding] = []
     _quota_findings(out, quotas)
     _gpu_findings(out, gpus, cluster)

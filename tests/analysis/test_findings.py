@@ -5,7 +5,7 @@ import orjson
 from kubewatch_ml.analysis import analyze
 from kubewatch_ml.analysis.findings import BY_ID, REGISTRY, image_unpinned, render_findings_doc
 from kubewatch_ml.metrics_snapshot import AREAS, AreaState, HpaHistory, MetricsSnapshot
-from kubewatch_ml.model import (Condition, ContainerSpec, Hpa, HpaMetric, LabelSelector, Namespace, NetworkPolicy,
+from kubewatch_ml.model import (ContainerSpec, Hpa, HpaMetric, LabelSelector, Namespace, NetworkPolicy,
                                 PodDisruptionBudget, Resources)
 from kubewatch_ml.snapshot import ClusterSnapshot
 
