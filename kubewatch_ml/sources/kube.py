@@ -359,8 +359,17 @@ def _load_configuration(opts: KubeOptions):
         raise ConnectError(f"the kubeconfig has no current-context: pass --context (available: {', '.join(names) or 'none'})")
     ctx = next((c for c in contexts if c.get("name") == ctx_name), {}) or {}
     user = ((ctx.get("context") or {}).get("user")) or ""
+    user_cfg = _user_entry(contexts, ctx_name, spec)
     try:
-        config.load_kube_config(config_file=spec, context=ctx_name, client_configuration=cfg, persist_config=False)
+        with _captured_root_errors() as problems:  # the client logs exec failures instead of raising
+            config.load_kube_config(config_file=spec, context=ctx_name, client_configuration=cfg, persist_config=False)
+        exec_cfg = (user_cfg or {}).get("exec")
+        if exec_cfg and not cfg.api_key and not cfg.cert_file:
+            why = problems[-1] if problems else "it returned no token or client certificate"
+            raise ConnectError(f"the exec credential plugin {exec_cfg.get('command', '?')!r} of user {user!r} failed "
+                               f"({_one_line(Exception(why))}): check that it is installed and logged in")
+    except ConnectError:
+        raise
     except ConfigException as e:
         raise ConnectError(f"kubeconfig context {ctx_name!r} cannot be used ({_one_line(e)}): check it with `kubectl config view`") from None
     except yaml.YAMLError as e:
@@ -369,6 +378,50 @@ def _load_configuration(opts: KubeOptions):
         raise ConnectError(f"loading credentials for context {ctx_name!r} failed ({_one_line(e)}): "
                            "check the user's exec plugin or certificate files") from None
     return cfg, ctx_name, user
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _captured_root_errors:
+    """Keep the kubernetes client's root-logger errors off the terminal; hand them to us instead."""
+
+    def __enter__(self) -> list[str]:
+        root = logging.getLogger()
+        self._collector = _ErrorCollector()
+        self._saved = root.handlers[:], root.propagate
+        root.handlers = [self._collector]
+        return self._collector.messages
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger().handlers = self._saved[0]
+
+
+def _user_entry(contexts: list, ctx_name: str, spec: str) -> dict | None:
+    """The kubeconfig `user` mapping of a context (to tell an exec plugin apart), best effort."""
+    import yaml
+
+    ctx = next((c for c in contexts or () if c.get("name") == ctx_name), None) or {}
+    uname = (ctx.get("context") or {}).get("user")
+    for path in spec.split(os.pathsep):
+        path = os.path.expanduser(path)
+        if not path or not os.path.exists(path):
+            continue
+        try:
+            with open(path) as f:
+                doc = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        for u in doc.get("users") or ():
+            if isinstance(u, dict) and u.get("name") == uname:
+                return u.get("user") or {}
+    return None
 
 
 def _one_line(e: BaseException) -> str:

@@ -125,3 +125,41 @@ def test_watch_stream_yields_lines_and_closes(conn, fake_api):
 
 def test_repr_never_shows_token(conn, fake_api):
     assert fake_api.token not in repr(conn) and fake_api.token not in repr(conn.info)
+
+
+def test_exec_plugin_token_is_used(tmp_path, fake_api):
+    import sys
+
+    script = ("import json; print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1', "
+              "'kind': 'ExecCredential', 'status': {'token': '%s'}}))" % fake_api.token)
+    cfg = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "exec",
+        "clusters": [{"name": "c", "cluster": {"server": fake_api.url}}],
+        "users": [{"name": "e", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                                  "command": sys.executable, "args": ["-c", script],
+                                                  "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "exec", "context": {"cluster": "c", "user": "e"}}],
+    }
+    path = tmp_path / "exec.json"
+    path.write_text(json.dumps(cfg))
+    c = connect(KubeOptions(kubeconfig=str(path)))
+    assert c.info.user == "e" and c.get_json("/api/v1/pods")["items"] == []
+    c.close()
+
+
+def test_failing_exec_plugin_is_one_line(tmp_path, fake_api):
+    cfg = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "exec",
+        "clusters": [{"name": "c", "cluster": {"server": fake_api.url}}],
+        "users": [{"name": "e", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                                  "command": "/nonexistent/aws-iam-authenticator"}}}],
+        "contexts": [{"name": "exec", "context": {"cluster": "c", "user": "e"}}],
+    }
+    path = tmp_path / "exec.json"
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(ConnectError) as ei:
+        connect(KubeOptions(kubeconfig=str(path)))
+    msg = str(ei.value)
+    assert "\n" not in msg and "exec credential plugin '/nonexistent/aws-iam-authenticator'" in msg
+    assert "No such file" in msg
+    assert not [r for r in fake_api.requests if r[1] != "/version"]  # gave up before using the cluster

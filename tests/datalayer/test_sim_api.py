@@ -240,3 +240,24 @@ def test_bad_token_and_unknown_context(sim, tmp_path):
         connect(KubeOptions(kubeconfig=bad))  # /version is public here; the discovery check is not
     with pytest.raises(ConnectError, match="sim-admin, sim-viewer"):
         connect(KubeOptions(kubeconfig=sim.kubeconfig, context="prod"))
+
+
+def test_in_cluster_service_account(tmp_path, monkeypatch):
+    import kubernetes.config.incluster_config as ic
+
+    st, api, _ = _serve(tmp_path, tls=True)
+    try:
+        token = tmp_path / "token"
+        token.write_text("ro-tok-3")  # the product's read-only ClusterRole identity
+        monkeypatch.setattr(ic, "SERVICE_TOKEN_FILENAME", str(token))
+        monkeypatch.setattr(ic, "SERVICE_CERT_FILENAME", api.ca_file)
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(api.port))
+        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+        c = connect(KubeOptions())
+        assert c.info.context == "in-cluster" and c.info.server == f"https://127.0.0.1:{api.port}"
+        snap = load_snapshot(c)
+        assert len(snap.pods) == 703 and all(s.complete for s in snap.kinds.values())
+        c.close()
+    finally:
+        api.stop()
