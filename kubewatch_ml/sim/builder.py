@@ -785,6 +785,7 @@ def hpa_status(d: Any, current: int, desired_shown: int, now: float, last_scale:
     metrics = []
     for target, util, avg in d.current_metrics:
         if util is None and avg is None:
+            metrics.append({"type": ""})  # the controller leaves a failed metric's entry empty
             continue
         if target.kind == "Resource":
             cur: Obj = {}
@@ -799,11 +800,16 @@ def hpa_status(d: Any, current: int, desired_shown: int, now: float, last_scale:
             metrics.append({"type": "Pods", "pods": {"metric": {"name": target.name}, "current": {"averageValue": q}}})
     prev = {c["type"]: c for c in (old or {}).get("conditions", ())}
     conds = []
+    fresh = {c.type for c in d.conditions}
+    # the controller sets conditions one by one: those this sync did not touch keep their last value
+    kept = [p for t, p in prev.items() if t not in fresh]
     for c in d.conditions:
         p = prev.get(c.type)
         since = p["lastTransitionTime"] if p and p["status"] == c.status else rfc3339(conditions_since)
         conds.append({"type": c.type, "status": c.status, "reason": c.reason, "message": c.message,
                       "lastTransitionTime": since})
+    order = {"AbleToScale": 0, "ScalingActive": 1, "ScalingLimited": 2}
+    conds = sorted(conds + kept, key=lambda c: order.get(c["type"], 3))
     s: Obj = {"currentReplicas": current, "desiredReplicas": desired_shown, "conditions": conds}
     if metrics:
         s["currentMetrics"] = metrics

@@ -900,8 +900,22 @@ class Dynamics:
                 self.dirty_ns.add(obj["metadata"]["namespace"])
 
     # --- events --------------------------------------------------------------------------------------------
+    AGGREGATED = ("FailedCreate", "FailedScheduling", "BackOff", "Unhealthy")
+
     def _event(self, involved: Obj, reason: str, message: str, type_: str = "Normal", component: str = "kubelet",
                host: str = "", field_path: str = "") -> None:
+        if reason in self.AGGREGATED:  # the event correlator folds repeats into one event's count
+            md = involved["metadata"]
+            name = self.event_ix.get((md.get("namespace", ""), md["name"], reason))
+            ev = self.store.get("events", md.get("namespace") or "default", name) if name else None
+            if ev is not None:
+                new = dict(ev, count=ev.get("count", 1) + 1, lastTimestamp=rfc3339(self.now), message=message)
+                new["metadata"] = dict(ev["metadata"])
+                try:
+                    self.store.replace("events", new, expect_rv=ev["metadata"]["resourceVersion"])
+                    return
+                except ApiError:
+                    pass
         ev = mf.event(self.rng, involved, reason, message, self.now, self.now, type_=type_, component=component,
                       host=host, field_path=field_path)
         try:

@@ -307,7 +307,7 @@ def build(seed: int = 7, nodes: int = 40, pods: int = 600, start: float = 1_767_
                  {"team": "llm", "tier": "inference"},
                  PodPlan(fault=Fault("readiness", "rerank", scope="one",
                                      probe_message='Readiness probe failed: Get "http://10.0.3.4:8080/ready": context deadline exceeded (Client.Timeout exceeded while awaiting headers)')),
-                 hpa={"minReplicas": 2, "maxReplicas": 10, "metrics": [_cpu_metric(65), _rps_metric("inference_queue_depth", "30")]},
+                 hpa={"minReplicas": 2, "maxReplicas": 10, "metrics": [_rps_metric("inference_queue_depth", "30")]},
                  load=rr)
     tk = _load(b, "llm-prod", "tokenizer", 200.0, rps_per_core=500.0, cpu_req=0.5, mem_gi=0.5)
     b.deployment("llm-prod", "tokenizer", 2,
@@ -505,7 +505,7 @@ def _fill_services(b: ClusterBuilder, target: int, team_ns: list, nodes: int) ->
             metrics = [_cpu_metric(target)]
             if metric:
                 metrics.append(_rps_metric(metric, str(max(1, int(base / n)))))
-            hpa = {"minReplicas": max(1, n // 3), "maxReplicas": max(n * 3, 4), "metrics": metrics} if env == "prod" or rng.random() < 0.5 else None
+            hpa = {"minReplicas": max(1, n // 3), "maxReplicas": max(n * 3, 4), "metrics": metrics} if env == "prod" else None
             b.deployment(ns, name, n, b.pod_spec([c]), labels, PodPlan(), hpa=hpa, load=ld if hpa else None)
         elif kind < 0.9:
             n = max(1, min(left, int(avg * rng.uniform(0.3, 1.0))))
@@ -548,7 +548,7 @@ def _quotas(b: ClusterBuilder, team_ns: list) -> None:
     for ns, team, env in team_ns:
         if ns == NAMESPACE_WITHOUT_QUOTA:
             continue
-        factors = {k: b.rng.uniform(1.4, 2.5) for k in keys}
+        factors = {k: b.rng.uniform(2.0, 3.5) for k in keys}
         override: dict[str, float] = {}
         used = usage.get(ns, {})
         if ns == QUOTA_NEAR_FULL[0]:
