@@ -74,7 +74,9 @@ def synthetic(n_nodes: int, n_pods: int, seed: int = 7) -> tuple[ClusterSnapshot
                 phase="Pending" if pending else "Running", containers=(c,), statuses=() if pending else (st,),
                 requests=req, limits=req, tolerations=gpu_tol if is_gpu else (), created=now - 3600,
                 conditions=(Condition("PodScheduled", "False", "Unschedulable"),) if pending else
-                (Condition("Ready", "False" if crash else "True"),),
+                (Condition("PodReadyToStartContainers", "True"), Condition("Initialized", "True"),
+                 Condition("Ready", "False" if crash else "True"), Condition("ContainersReady", "False" if crash else "True"),
+                 Condition("PodScheduled", "True")),
             ))
             if crash:
                 events.append(Event(uid=f"e{pi}", name=f"ev{pi}", namespace=ns, involved_kind="Pod", involved_name=f"{name}-abc-{k}",
