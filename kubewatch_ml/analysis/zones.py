@@ -92,8 +92,8 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
             spread_constraints=spread,
         ))
     for p in cluster.pods.values():  # bare pods (no controller) move too, if they are recreated
-        if p.owner is None and p.node_name and not p.is_mirror and not p.terminated:
-            moving[(node_zone.get(p.node_name, ""), p.uid)] = [p]
+        if p.owner is None and p.node_name in node_zone and not p.is_mirror and not p.terminated:
+            moving[(node_zone[p.node_name], p.uid)] = [p]
     spreads.sort(key=lambda s: (not (s.prod and s.single_zone), not s.single_zone, -s.skew, s.key))
 
     by_zone = _shape_groups(moving)
@@ -129,7 +129,7 @@ def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready
             (down if lost == sum(per_zone.values()) else degraded).append(key)
     # remaining capacity: other zones' nodes that take new pods (Ready, not cordoned); copied, then filled
     remaining = [r.copy() for r in rooms if r.zone != zone and r.ready and not r.unschedulable]
-    # first-fit decreasing over groups of identical pods, biggest first
+    # groups of identical pods, biggest first, each pod onto the eligible node with the most room left
     groups = sorted(groups, key=lambda g: (g[0].gpu, sum(v for _, v in g[0].extended), g[0].cpu_m, g[0].memory), reverse=True)
     eligible_by_placement: dict[tuple, list[NodeRoom]] = {}
     heaps: dict[tuple, list] = {}
