@@ -196,6 +196,8 @@ def fit_reasons(shape: PodShape, room: NodeRoom) -> list[str]:
 
 def fit_summary(total_nodes: int, counts: Counter) -> str:
     """The scheduler's wording: reasons as "<n> <reason>", sorted as strings, like FitError."""
+    if total_nodes == 0:
+        return "no nodes available to schedule pods"
     if not counts:
         return f"{total_nodes}/{total_nodes} nodes are available"
     parts = sorted(f"{n} {reason}" for reason, n in counts.items())

@@ -35,6 +35,11 @@ def test_summary_is_sorted_like_the_scheduler():
                  "{nvidia.com/gpu: present}, 7 node(s) were unschedulable.")
 
 
+def test_no_nodes_at_all():
+    (row,) = why_pending(ClusterSnapshot.build(0.0, pods=[pod("p", phase="Pending")]), None, 0.0).rows
+    assert row.summary == "no nodes available to schedule pods" and row.fit_count == 0
+
+
 def _cluster(pending):
     nodes = [
         node("gpu-full", gpu=8, taints=[GPU_TAINT], labels={"pool": "a100"}),  # 8 of 8 GPUs used below
