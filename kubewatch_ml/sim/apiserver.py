@@ -122,6 +122,7 @@ class ApiServer:
         # fault injection: {"latency": s, "status": {resource: code}, "drop_watches": bool}
         self.faults: dict[str, Any] = {"latency": 0.0, "status": {}, "drop_watches": False}
         self.bookmark_interval = 10.0  # seconds between BOOKMARKs on an idle watch
+        self.watch_coalesce = 0.02  # seconds a woken watch waits for the rest of a burst of writes
         self.stats: collections.Counter = collections.Counter()  # "evictions_blocked", "watches", ...
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -516,7 +517,7 @@ class ApiServer:
             while not self._stopping.is_set():
                 seen_global = store.resource_version
                 try:
-                    events = store.events_since(info.resource, rv)
+                    events = store.events_after(info.resource, rv)
                 except ApiError as e:
                     emit("ERROR", e.status())
                     break
@@ -531,7 +532,8 @@ class ApiServer:
                 if bookmarks and time.monotonic() - last_sent >= self.bookmark_interval:
                     bookmark(max(rv, seen_global))
                     last_sent = time.monotonic()
-                store.wait_for_change(seen_global, min(left, 1.0, self.bookmark_interval))
+                if store.wait_for_change(seen_global, min(left, 1.0, self.bookmark_interval)) > seen_global:
+                    time.sleep(self.watch_coalesce)  # batch a burst of writes into one pass per watcher
             h.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError, OSError):
             h.close_connection = True

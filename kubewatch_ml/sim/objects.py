@@ -134,6 +134,20 @@ class ObjectStore:
                 return []
             return [e for e in h if e.rv > rv]
 
+    def events_after(self, resource: str, rv: int) -> list[WatchEvent]:
+        """events_since that walks back from the newest event: O(new events), not O(history)."""
+        with self._lock:
+            t = self._table(resource)
+            if rv < t.floor_rv:
+                raise gone(rv)
+            out: list[WatchEvent] = []
+            for e in reversed(t.history):
+                if e.rv <= rv:
+                    break
+                out.append(e)
+            out.reverse()
+            return out
+
     def wait_for_change(self, after_rv: int, timeout: float) -> int:
         """Block until the store's resourceVersion passes after_rv or timeout; returns the current rv."""
         with self._changed:
