@@ -1,17 +1,16 @@
 """analyze() on the simulated ML cluster, read over HTTP like any cluster: what the scenario planted
-(kubewatch_ml/sim/scenario.py) must be found. Skipped until the simulator's SimCluster exists."""
+(kubewatch_ml/sim/scenario.py) must be found."""
 from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("kubewatch_ml.sim.cluster")
-from kubewatch_ml.analysis import analyze  # noqa: E402
-from kubewatch_ml.settings import KubeOptions, MetricsOptions  # noqa: E402
-from kubewatch_ml.sim import scenario as planted  # noqa: E402  (names of the planted cases only)
-from kubewatch_ml.sim.cluster import SimCluster  # noqa: E402
-from kubewatch_ml.sources.kube import connect  # noqa: E402
-from kubewatch_ml.sources.metrics import open_metrics  # noqa: E402
-from kubewatch_ml.store import load_snapshot  # noqa: E402
+from kubewatch_ml.analysis import analyze
+from kubewatch_ml.settings import KubeOptions, MetricsOptions
+from kubewatch_ml.sim import scenario as planted  # the names of the planted cases only
+from kubewatch_ml.sim.cluster import SimCluster
+from kubewatch_ml.sources.kube import connect
+from kubewatch_ml.sources.metrics import open_metrics
+from kubewatch_ml.store import load_snapshot
 
 
 @pytest.fixture(scope="module")
