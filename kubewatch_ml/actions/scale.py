@@ -52,6 +52,7 @@ def plan_scale(conn: Any, ref: ObjectRef, replicas: str | int, cap: int = DEFAUL
     n = parse_replicas(replicas, current, cap)
     hpa, why = find_hpa(conn, ref)
     warnings = [why] if why else []
+    warnings += size_warnings(doc, current, n)
     alternative = None
     if hpa is not None:
         hname = hpa["metadata"]["name"]
@@ -79,6 +80,33 @@ def plan_scale(conn: Any, ref: ObjectRef, replicas: str | int, cap: int = DEFAUL
     return ActionPlan("scale", (ref,), plan_writes, diff, {str(ref): current}, {str(ref): after},
                       warnings=tuple(warnings), alternative=alternative,
                       rebuild=lambda: plan_scale(conn, ref, n, cap))
+
+
+def _template_gpus(doc: dict) -> int:
+    spec = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
+    total = 0
+    for c in spec.get("containers") or []:
+        res = c.get("resources") or {}
+        val = (res.get("limits") or {}).get("nvidia.com/gpu") or (res.get("requests") or {}).get("nvidia.com/gpu")
+        try:
+            total += int(val or 0)
+        except (TypeError, ValueError):
+            pass
+    return total
+
+
+def size_warnings(doc: dict, current: int, n: int) -> list[str]:
+    """Say what a big jump costs before it is confirmed (GPUs are the scarce part)."""
+    out = []
+    gpus = _template_gpus(doc)
+    if gpus and n != current:
+        delta = (n - current) * gpus
+        out.append(f"each replica holds {gpus} GPU(s): {'+' if delta > 0 else ''}{delta} GPU(s) in total")
+    if current and n >= 10 * current and n - current >= 50:
+        out.append(f"{n} is {n // current}x the current {current} replicas: check quota and node capacity first")
+    if n == 0 and current:
+        out.append("0 replicas stops every pod of this workload")
+    return out
 
 
 def plan_hpa_bounds(conn: Any, ref: ObjectRef, min_replicas: int | str, max_replicas: int | str,

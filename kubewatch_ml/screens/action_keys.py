@@ -30,6 +30,8 @@ ACTION_BINDINGS = [
     Binding("d", "act_drain", "Drain", id="action.drain", tooltip="Cordon the node and evict its pods (PDBs honoured)"),
     Binding("l", "act_label", "Labels", id="action.label", tooltip="Add, change or remove labels on the selected node"),
     Binding("t", "act_taint", "Taints", id="action.taint", tooltip="Add, change or remove taints on the selected node"),
+    Binding("m", "act_mark", "Mark", id="action.mark", show=False,
+            tooltip="Mark / unmark the selected node: c / u then act on every marked node"),
     Binding("U", "act_undo", "Undo", id="action.undo", tooltip="Undo the last label / taint / cordon change of this session"),
 ]
 
@@ -46,6 +48,7 @@ class ActionKeys:
     _action_session: ActionSession | None = None
     _guard_pending: set | None = None
     _reasons_shown: set | None = None
+    _marked: list | None = None  # nodes marked with `m` for a multi-node cordon / uncordon
 
     # ------------------------------------------------------------------ plumbing
     def action_session(self) -> ActionSession | None:
@@ -61,12 +64,28 @@ class ActionKeys:
         sel = self.current_selection()  # type: ignore[attr-defined]
         return None if sel is None else ObjectRef(sel.kind, sel.name, sel.namespace or "")
 
-    def _selected_nodes(self) -> list[str]:
-        marked = getattr(self, "marked_selection", None)  # multi-select, when the view offers it
-        refs = list(marked()) if callable(marked) else []
+    def marked_selection(self) -> list[ObjectRef]:
+        """Nodes marked with `m` (in marking order)."""
+        return list(getattr(self, "_marked", None) or [])
+
+    def _selected_nodes(self, use_marks: bool = False) -> list[str]:
+        refs = self.marked_selection() if use_marks else []
         if not refs and self._selected() is not None:
             refs = [self._selected()]
         return [r.name for r in refs if r.kind == "Node"]
+
+    def action_act_mark(self) -> None:
+        sel = self._selected()
+        if sel is None or sel.kind != "Node":
+            self.notify("marking is for nodes (GPU nodes view)", severity="warning")  # type: ignore[attr-defined]
+            return
+        marked = self._marked = getattr(self, "_marked", None) or []
+        if sel in marked:
+            marked.remove(sel)
+        else:
+            marked.append(sel)
+        names = ", ".join(r.name for r in marked[:6]) + (" ..." if len(marked) > 6 else "")
+        self.notify(f"marked {len(marked)} node(s){': ' + names if marked else ''}")  # type: ignore[attr-defined]
 
     def _guard_subject(self, action: str) -> tuple[str, ObjectRef] | None:
         if action in _NODE_ACTIONS:
@@ -169,8 +188,8 @@ class ActionKeys:
             plan = await asyncio.to_thread(session.replan, plan)
             note, confirmed = res.message, False
 
-    def _need_node(self) -> list[str] | None:
-        names = self._selected_nodes()
+    def _need_node(self, use_marks: bool = False) -> list[str] | None:
+        names = self._selected_nodes(use_marks)
         if not names:
             self.notify("select a node first (GPU nodes view)", severity="warning")  # type: ignore[attr-defined]
             return None
@@ -178,17 +197,19 @@ class ActionKeys:
 
     # ------------------------------------------------------------------ cordon / uncordon
     def action_act_cordon(self) -> None:
-        if (names := self._need_node()) is not None:
+        if (names := self._need_node(use_marks=True)) is not None:
             self._start("act_cordon", self._cordon_flow(names, True))
 
     def action_act_uncordon(self) -> None:
-        if (names := self._need_node()) is not None:
+        if (names := self._need_node(use_marks=True)) is not None:
             self._start("act_uncordon", self._cordon_flow(names, False))
 
     async def _cordon_flow(self, names: list[str], unschedulable: bool) -> None:
         session = self.action_session()
         plan = await asyncio.to_thread(session.plan_cordon, names, unschedulable)
-        await self._confirm_and_apply(session, plan)
+        res = await self._confirm_and_apply(session, plan)
+        if res is not None and res.ok:
+            self._marked = []  # marks are used up by a successful multi-node change
 
     # ------------------------------------------------------------------ labels / taints
     def action_act_label(self) -> None:
@@ -295,7 +316,7 @@ class ActionKeys:
         if text is None:
             return
         plan = await asyncio.to_thread(session.plan_scale, target, text)
-        if plan.alternative is None and not plan.warnings:
+        if plan.alternative is None:
             await self._confirm_and_apply(session, plan)
             return
         choice = await self.push_screen_wait(ScaleChoiceScreen(plan))  # type: ignore[attr-defined]

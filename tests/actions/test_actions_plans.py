@@ -284,3 +284,14 @@ def test_pdb_selector_matching():
     assert m({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}]}, {"tier": "b"})
     assert not m({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, {})
     assert not m({}, {"app": "x"})
+
+
+def test_scale_explains_gpu_cost_and_big_jumps(conn):
+    tmpl = {"spec": {"containers": [{"name": "m", "resources": {"limits": {"nvidia.com/gpu": "2"}}}]}}
+    conn.put(DEP + "trainer", {"metadata": {"name": "trainer", "namespace": "infer"}, "spec": {"replicas": 2, "template": tmpl}})
+    ref = ObjectRef("Deployment", "trainer", "infer")
+    plan = scale.plan_scale(conn, ref, 200)
+    assert "each replica holds 2 GPU(s): +396 GPU(s) in total" in plan.warnings
+    assert any("100x the current 2" in w for w in plan.warnings)
+    assert "0 replicas stops every pod of this workload" in scale.plan_scale(conn, ref, 0).warnings
+    assert scale.plan_scale(conn, ref, 3).warnings == ("each replica holds 2 GPU(s): +2 GPU(s) in total",)

@@ -189,3 +189,24 @@ def test_viewer_keys_greyed_with_reason_and_nothing_written(cluster, counting_pr
     # only SelfSubjectAccessReviews were posted; no PATCH, no eviction
     assert counts.writes and {w for w in counts.writes} == {
         ("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")}
+
+
+def test_mark_two_nodes_and_cordon_both(admin_conn, tmp_path, monkeypatch):
+    app = _app(admin_conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _select_node(pilot, app, "kw-gpu-a")
+            await pilot.press("m")
+            app.main_screen.active_panel().table.set_cursor_key("kw-gpu-b")
+            await pilot.pause()
+            await pilot.press("m")
+            assert [r.name for r in app.marked_selection()] == ["kw-gpu-a", "kw-gpu-b"]
+            await pilot.press("c")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+            text = str(app.screen.query_one("#plan-text").render())
+            assert "node kw-gpu-a: schedulable -> cordoned" in text and "node kw-gpu-b: schedulable -> cordoned" in text
+            await pilot.press("y")
+            await _until(pilot, lambda: all(_node(admin_conn, n)["spec"].get("unschedulable") for n in ("kw-gpu-a", "kw-gpu-b")))
+            await _until(pilot, lambda: app.marked_selection() == [])
+    run(go())
