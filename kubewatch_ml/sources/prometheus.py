@@ -124,7 +124,7 @@ class PrometheusMetrics:
     # --- queries ------------------------------------------------------------------------
     def instant(self, name: str, at: float | None = None) -> Rows:
         q = BY_NAME[name]
-        params = {"timeout": f"{self.timeout:g}s"}
+        params = {"timeout": f"{self.timeout:g}"}
         if at is not None:
             params["time"] = f"{at:.3f}"
         self.queries_issued += 1
@@ -138,7 +138,7 @@ class PrometheusMetrics:
         result = self.client.custom_query_range(
             q.promql, start_time=datetime.fromtimestamp(start, timezone.utc),
             end_time=datetime.fromtimestamp(end, timezone.utc), step=f"{step:g}",
-            params={"timeout": f"{self.timeout:g}s"}, timeout=self.timeout)
+            params={"timeout": f"{self.timeout:g}"}, timeout=self.timeout)
         return [(r["metric"], [(float(t), float(v)) for t, v in r["values"]]) for r in result]
 
     def _run(self, name: str, now: float) -> Rows | Series:

@@ -46,6 +46,15 @@ def http_endpoint(url: str, timeout: float, session: requests.Session | None = N
     return Endpoint(url, get)
 
 
+def _add_point(d: collections.deque, point: tuple, step: float) -> None:
+    """Append, but at most one point per `step`: the newest point moves forward until it is a step
+    past its predecessor, then stays, so the last point is always the latest reading."""
+    if len(d) >= 2 and point[0] - d[-2][0] < step:
+        d[-1] = point
+    else:
+        d.append(point)
+
+
 def merge_bodies(body: bytes | list[bytes]) -> Samples:
     """One exporter's text, or several (one per node of a DaemonSet) merged."""
     if not isinstance(body, list):
@@ -163,10 +172,7 @@ class ScrapeMetrics:
         for k, (lb, u) in current.items():
             d = self._gpu_util.setdefault(k, collections.deque(maxlen=self.history_points))
             self._gpu_first.setdefault(k, now)
-            if not d or now - d[-1][0] >= self.history_step:
-                d.append((now, u))
-            else:
-                d[-1] = (d[-1][0], u)  # within one step: keep the latest reading
+            _add_point(d, (now, u), self.history_step)
             while d and d[0][0] < now - self.history_seconds:
                 d.popleft()
             hist.append((lb, list(d)))
@@ -246,9 +252,7 @@ class ScrapeMetrics:
                 cur.setdefault((lb.get("namespace", ""), lb.get("horizontalpodautoscaler", "")), [None] * 4)[i] = v
         for k, vals in cur.items():
             d = self._hpa.setdefault(k, collections.deque(maxlen=self.history_points))
-            if d and now - d[-1][0] < self.history_step:
-                d.pop()  # within one step: keep the latest reading
-            d.append((now, *vals))
+            _add_point(d, (now, *vals), self.history_step)
             while d and d[0][0] < now - self.history_seconds:
                 d.popleft()
         for k in set(self._hpa) - set(cur):

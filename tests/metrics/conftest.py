@@ -64,3 +64,71 @@ def prom_env(tmp_path_factory):
         prom.stop()
         exp.stop()
         w.stop()
+
+
+class FaultProxy:
+    """A tiny HTTP server in front of a real Prometheus that misbehaves on demand for requests whose
+    query matches `pattern`: mode "500" (an error JSON), "garbage" (200 with HTML), "slow" (sleeps
+    `delay` s first), or None (forwards)."""
+
+    def __init__(self, upstream: str):
+        import re
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import requests
+        self.upstream, self.mode, self.pattern, self.delay = upstream, None, ".*", 3.0
+        self.seen: list[dict] = []
+        proxy = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                from urllib.parse import parse_qs, urlsplit
+                u = urlsplit(self.path)
+                q = parse_qs(u.query).get("query", [""])[0]
+                proxy.seen.append({"path": u.path, "query": q, "headers": dict(self.headers)})
+                if proxy.mode and re.search(proxy.pattern, q or u.path):
+                    if proxy.mode == "500":
+                        return self._send(500, b'{"status":"error","errorType":"internal","error":"injected failure"}')
+                    if proxy.mode == "garbage":
+                        return self._send(200, b"<html><body>502 Bad Gateway</body></html>")
+                    if proxy.mode == "slow":
+                        time.sleep(proxy.delay)
+                r = requests.get(proxy.upstream + self.path, timeout=10)
+                self._send(r.status_code, r.content)
+
+            def _send(self, code, body):
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up (timeout tests)
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def set(self, mode, pattern=".*"):
+        self.mode, self.pattern = mode, pattern
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def fault_proxy(prom_env):
+    p = FaultProxy(prom_env.prom.url)
+    yield p
+    p.stop()
