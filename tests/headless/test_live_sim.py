@@ -25,7 +25,8 @@ DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy"
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    with SimCluster(seed=11, nodes=12, pods=150, speed=1.0, workdir=tmp_path_factory.mktemp("sim"),
+    # TLS: kubectl only sends the bearer token over https
+    with SimCluster(seed=11, nodes=12, pods=150, speed=1.0, tls=True, workdir=tmp_path_factory.mktemp("sim"),
                     start_clock=False) as s:
         yield s
 
@@ -92,18 +93,38 @@ def test_deploy_applies_to_the_simulator_with_kubectl(sim):
                             timeout=60)
     assert served.returncode == 0, served.stderr
     names = set(served.stdout.split())
-    applied = []
+    plural = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts",
+              "ClusterRole": "clusterroles.rbac.authorization.k8s.io",
+              "ClusterRoleBinding": "clusterrolebindings.rbac.authorization.k8s.io",
+              "PersistentVolumeClaim": "persistentvolumeclaims", "CronJob": "cronjobs.batch"}
+    applied, not_served = [], set()
     for f in sorted(DEPLOY.glob("*.yaml")):
-        text = f.read_text()
-        kinds = {line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("kind:")}
-        plural = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "ClusterRole": "clusterroles.rbac.authorization.k8s.io",
-                  "ClusterRoleBinding": "clusterrolebindings.rbac.authorization.k8s.io",
-                  "PersistentVolumeClaim": "persistentvolumeclaims", "CronJob": "cronjobs.batch"}
-        if all(plural[k] in names for k in kinds):
-            r = subprocess.run([kubectl, "apply", "-f", str(f)], env=env, capture_output=True, text=True, timeout=60)
-            assert r.returncode == 0, r.stderr
-            applied.append(f.name)
+        kinds = {line.split(":", 1)[1].strip() for line in f.read_text().splitlines() if line.startswith("kind:")}
+        missing = {k for k in kinds if plural[k] not in names}
+        if missing:  # the simulator does not serve these kinds (reported); the rest is applied for real
+            not_served |= missing
+            continue
+        # the sim serves no OpenAPI document; kubernetes-validate checked the schemas (test_deploy.py)
+        r = subprocess.run([kubectl, "apply", "--validate=false", "-f", str(f)], env=env, capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        applied.append(f.name)
     assert "00-namespace.yaml" in applied
+    print(f"applied {applied}; kinds the simulator does not serve: {sorted(not_served)}")
     got = subprocess.run([kubectl, "get", "namespace", "kubewatch-ml", "-o", "json"], env=env, capture_output=True,
                          text=True, timeout=60)
     assert got.returncode == 0 and json.loads(got.stdout)["metadata"]["labels"]["app.kubernetes.io/name"] == "kubewatch-ml"
+
+
+def test_demo_flag_runs_an_in_process_simulator(monkeypatch, tmp_path, capsys):
+    from kubewatch_ml.commands import _demo_cluster
+
+    monkeypatch.setattr(_demo_cluster, "DEMO_NODES", 8)
+    monkeypatch.setattr(_demo_cluster, "DEMO_PODS", 60)
+    out = tmp_path / "demo.html"
+    assert main(["snapshot", "--demo", "-q", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "source demo" in page
+    code = main(["triage", "--demo", "-q", "--fail-on", "critical"])
+    text = capsys.readouterr().out
+    assert text.rstrip().endswith(f"exit {code} (fail-on critical)")
