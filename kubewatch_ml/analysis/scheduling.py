@@ -247,8 +247,13 @@ def why_pending(cluster: ClusterSnapshot, metrics=None, now: float | None = None
         top = top_controller(p, cluster.workloads)
         sched_msg = next((c.message for c in p.conditions if c.type == "PodScheduled" and c.status != "True"), "")
         reasons = tuple(PendingReason(reason=r, nodes=n) for r, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        summary = (fit_summary(len(rooms), counts) if fit_count == 0
-                   else f"{fit_count}/{len(rooms)} nodes would fit now (the scheduler may not have retried yet)")
+        if fit_count == 0:
+            summary = fit_summary(len(rooms), counts)
+        elif p.has_anti_affinity or p.has_spread_constraints:  # filters this model does not evaluate
+            summary = (f"{fit_count}/{len(rooms)} nodes pass the resource, taint and selector filters; "
+                       "pod (anti-)affinity and topology spread are not evaluated here")
+        else:
+            summary = f"{fit_count}/{len(rooms)} nodes would fit now (the scheduler may not have retried yet)"
         rows.append(PendingPod(
             key=f"{p.namespace}/{p.name}", namespace=p.namespace, name=p.name, uid=p.uid,
             workload=f"{top[0]}/{top[2]}" if top else "", created=p.created,
