@@ -91,3 +91,13 @@ def test_untolerated_gpu_taint_and_fitting_nodes():
     assert m["Too many pods"] == 1  # cpu-3 reports both, as NodeResourcesFit does
     assert rows["gpu-no-tol"].key == "ml/gpu-no-tol"
     assert [r.name for r in why_pending(_cluster([no_tol, web, mig]), None, 1000.0).rows][-1] == "web-0"  # GPU pods first
+
+
+def test_fitting_pod_with_anti_affinity_says_what_is_not_modelled():
+    import msgspec
+    p = msgspec.structs.replace(pod("spread-0", "web", phase="Pending", cpu_m=100), has_anti_affinity=True)
+    plain = pod("plain-0", "web", phase="Pending", cpu_m=100)
+    rows = {r.name: r for r in why_pending(_cluster([p, plain]), None, 1000.0).rows}
+    assert rows["spread-0"].fit_count == 2  # cpu-1, cpu-2 (cpu-3 has no pod slot left)
+    assert "topology spread are not evaluated" in rows["spread-0"].summary
+    assert rows["plain-0"].summary == "2/8 nodes would fit now (the scheduler may not have retried yet)"
