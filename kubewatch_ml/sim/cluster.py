@@ -38,7 +38,7 @@ class SimCluster:
     def __init__(self, seed: int = 7, nodes: int = 40, pods: int = 600, speed: float = 1.0, tls: bool = False,
                  workdir: str | os.PathLike | None = None, port: int = 0, host: str = "127.0.0.1",
                  start_clock: bool = True, start: float | None = None, kubeconfig_path: str | None = None,
-                 exporters: bool = True):
+                 exporters: bool = True, serve: bool = True):
         why = scenario_mod.validate_size(nodes, pods)
         if why:
             raise ValueError(why)
@@ -51,6 +51,7 @@ class SimCluster:
         self.workdir = str(workdir) if workdir else tempfile.mkdtemp(prefix="kubewatch-sim-")
         self._kubeconfig_out = kubeconfig_path
         self._exporters_on = exporters
+        self._serve_http = serve  # False: store + dynamics only (the simulator's own unit tests)
         self.start_time = float(int(start if start is not None else time.time()))
         self.admin_token = secrets.token_urlsafe(24)
         self.viewer_token = secrets.token_urlsafe(24)
@@ -87,7 +88,8 @@ class SimCluster:
         self.dynamics = Dynamics(self.store, sc.telemetry, sc, seed=self.seed)
         self.timings["load_s"] = time.perf_counter() - t0
         try:
-            self._serve()
+            if self._serve_http:
+                self._serve()
         except BaseException:
             self.stop()
             raise
