@@ -1,0 +1,125 @@
+"""kubectl, the kubernetes client and kubernetes-validate against the whole simulated ML cluster
+(SimCluster: scenario + dynamics + this API server), with the clock driven by the test."""
+from __future__ import annotations
+
+import re
+import ssl
+import threading
+import urllib.request
+
+import kubernetes
+import kubernetes_validate
+import orjson
+import pytest
+from kubernetes import client, watch
+
+from conftest import Kubectl, need_binary
+from kubewatch_ml.sim.kinds import KINDS
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    from kubewatch_ml.sim.cluster import SimCluster
+    with SimCluster(seed=7, nodes=40, pods=600, tls=True, start_clock=False,
+                    workdir=tmp_path_factory.mktemp("sim")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def kctl(sim):
+    need_binary("kubectl")
+    return Kubectl(sim.kubeconfig_path)
+
+
+def _get(sim, path: str):
+    ctx = ssl.create_default_context(cafile=sim.api.ca_file)
+    req = urllib.request.Request(sim.api_url + path, headers={"Authorization": f"Bearer {sim.admin_token}"})
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+        return orjson.loads(r.read())
+
+
+def _rows(out: str) -> list[list[str]]:
+    return [re.split(r"\s{2,}", line.strip()) for line in out.strip().splitlines()]
+
+
+def test_kubectl_gets_print_the_scenario(sim, kctl):
+    nodes = _rows(kctl.run("get", "nodes").stdout)
+    assert nodes[0] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] and len(nodes) == 41
+    statuses = {r[1] for r in nodes[1:]}
+    assert "Ready" in statuses and "NotReady" in statuses and "Ready,SchedulingDisabled" in statuses
+    pods = _rows(kctl.run("get", "pods", "-A").stdout)
+    assert pods[0][0] == "NAMESPACE" and len(pods) - 1 == sim.store.count("pods")
+    assert {"Running", "Pending", "CrashLoopBackOff"} <= {r[3] for r in pods[1:]}
+    hpas = _rows(kctl.run("get", "hpa", "-A").stdout)
+    assert hpas[0][2:4] == ["REFERENCE", "TARGETS"] and len(hpas) - 1 == sim.store.count("horizontalpodautoscalers")
+    assert all(re.match(r"(Deployment|StatefulSet)/", r[2]) for r in hpas[1:])
+    quotas = _rows(kctl.run("get", "resourcequota", "-A").stdout)
+    assert all("requests.cpu: " in r[3] for r in quotas[1:])
+
+
+def test_describe_a_gpu_node(sim, kctl):
+    gpu = next(n for n in sim.store.list("nodes")[0] if "nvidia.com/gpu" in n["status"].get("allocatable", {}))
+    out = kctl.run("describe", "node", gpu["metadata"]["name"]).stdout
+    assert "nvidia.com/gpu" in out and "Non-terminated Pods:" in out and "Allocated resources:" in out
+
+
+def test_watch_sees_kubectl_cordon_and_scale_drives_pods(sim, kctl):
+    node = next(n["metadata"]["name"] for n in sim.store.list("nodes")[0] if not n["spec"].get("unschedulable"))
+    c = kubernetes.config.new_client_from_config(config_file=sim.kubeconfig_path)
+    try:
+        v1 = client.CoreV1Api(c)
+        rv = v1.list_node(limit=5).metadata.resource_version
+        seen = []
+        w = watch.Watch()
+
+        def consume():
+            for ev in w.stream(v1.list_node, resource_version=rv, timeout_seconds=15):
+                if ev["object"].metadata.name == node and ev["object"].spec.unschedulable:
+                    seen.append(ev["type"])
+                    w.stop()
+
+        t = threading.Thread(target=consume, daemon=True)
+        t.start()
+        kctl.run("cordon", node)
+        t.join(20)
+        assert seen == ["MODIFIED"]
+        kctl.run("uncordon", node)
+    finally:
+        c.close()
+    dep = next(d for d in sim.store.list("deployments")[0]
+               if d["metadata"]["namespace"].endswith("-dev") and d["spec"].get("replicas", 1) >= 1
+               and not any(h["spec"]["scaleTargetRef"]["name"] == d["metadata"]["name"]
+                           for h in sim.store.list("horizontalpodautoscalers", d["metadata"]["namespace"])[0]))
+    ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
+    want = dep["spec"].get("replicas", 1) + 1
+    kctl.run("scale", "deployment", name, "-n", ns, f"--replicas={want}")
+    sim.advance(60)
+    rows = _rows(kctl.run("get", "deployment", name, "-n", ns).stdout)
+    assert rows[1][1].endswith(f"/{want}")
+    assert sim.store.get("deployments", ns, name)["spec"]["replicas"] == want
+
+
+def test_auth_can_i_on_the_sim(sim, kctl):
+    assert kctl.run("auth", "can-i", "patch", "nodes").stdout.strip() == "yes"
+    assert kctl.run("auth", "can-i", "patch", "nodes", context="sim-viewer", check=False).stdout.strip() == "no"
+
+
+def test_served_objects_validate(sim):
+    """Every kind, paged; a spread of up to 40 objects per kind (jsonschema costs ~20 ms an object)."""
+    n = 0
+    for k in KINDS:
+        if "list" not in k.verbs:
+            continue
+        path = f"/api/{k.version}/{k.resource}" if not k.group else f"/apis/{k.group}/{k.version}/{k.resource}"
+        cont, items = "", []
+        while True:
+            doc = _get(sim, f"{path}?limit=200" + (f"&continue={cont}" if cont else ""))
+            items += doc["items"]
+            cont = doc["metadata"].get("continue")
+            if not cont:
+                break
+        assert len(items) == sim.store.count(k.resource)
+        for item in items[:: max(1, len(items) // 40)]:
+            kubernetes_validate.validate(item, "1.32", strict=True)
+            n += 1
+    assert n > 300
