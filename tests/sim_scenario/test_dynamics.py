@@ -1,0 +1,241 @@
+"""The cluster moves: HPAs follow load through the controller algorithm, replica controllers keep pods
+in line with spec.replicas (HPA's or a user's), counters only grow, status stays consistent."""
+import collections
+import copy
+import dataclasses
+
+import kubernetes_validate
+import pytest
+
+from kubewatch_ml.sim import scenario as scenario_mod
+from kubewatch_ml.sim.builder import usage_by_namespace
+from kubewatch_ml.sim.load import LoadCurve
+from kubewatch_ml.sim.units import parse_quantity
+
+VALID_REASONS = {
+    "AbleToScale": {"SucceededGetScale", "ReadyForNewScale", "ScaleDownStabilized", "ScaleUpStabilized", "SucceededRescale"},
+    "ScalingActive": {"ValidMetricFound", "FailedGetPodsMetric", "FailedGetResourceMetric", "ScalingDisabled"},
+    "ScalingLimited": {"TooManyReplicas", "TooFewReplicas", "ScaleUpLimit", "ScaleDownLimit", "DesiredWithinRange"},
+}
+
+
+def owned_pods(store, ns, kind, name):
+    return [p for p in store.list("pods", ns)[0]
+            if any(r["kind"] == kind and r["name"] == name for r in p["metadata"].get("ownerReferences") or ())]
+
+
+def rs_of(store, ns, dep):
+    return next(r for r in store.list("replicasets", ns)[0]
+                if r["metadata"]["ownerReferences"][0]["name"] == dep)
+
+
+def user_scale(store, res, ns, name, replicas):
+    obj = copy.deepcopy(store.get(res, ns, name))
+    obj["spec"]["replicas"] = replicas
+    store.replace(res, obj, expect_rv=obj["metadata"]["resourceVersion"])
+
+
+def test_replicas_follow_a_load_burst_up_then_down(sim):
+    ns, name = "llm-prod", "chat-gateway"
+    load = sim.dynamics.loads[(ns, name)]
+    start = sim.now()
+    # a known curve: steady at the target, a 3x burst from +2 min for 20 min, then steady again
+    curve = LoadCurve(base_rps=load.curve.base_rps, seed=1, start=start, amplitude=0.0, noise=0.0,
+                      burst_first=120, burst_every=10 ** 9, burst_len=1200, burst_factor=3.0)
+    sim.dynamics.loads[(ns, name)] = dataclasses.replace(load, curve=curve)
+    before = sim.store.get("deployments", ns, name)["spec"]["replicas"]
+    seen = []
+    for _ in range(40):  # 20 minutes
+        sim.advance(30)
+        seen.append(sim.store.get("deployments", ns, name)["spec"]["replicas"])
+    peak = max(seen)
+    assert peak > before
+    hpa = sim.store.get("horizontalpodautoscalers", ns, name)
+    assert hpa["status"].get("lastScaleTime")
+    ev = [e for e in sim.store.list("events", ns)[0] if e["reason"] == "SuccessfulRescale" and e["involvedObject"]["name"] == name]
+    assert ev and ev[0]["message"].startswith("New size: ")
+    # the burst is over: scale-down waits for the 600 s window of this HPA's behavior, then steps down
+    sim.advance(300)
+    assert sim.store.get("deployments", ns, name)["spec"]["replicas"] == peak
+    sim.advance(1800)
+    after = sim.store.get("deployments", ns, name)["spec"]["replicas"]
+    assert after < peak
+    # pods follow the Deployment through its ReplicaSet
+    rs = rs_of(sim.store, ns, name)
+    assert rs["spec"]["replicas"] == after
+    assert len(owned_pods(sim.store, ns, "ReplicaSet", rs["metadata"]["name"])) == after
+
+
+def test_pods_match_replicas_everywhere_after_an_hour(sim):
+    sim.advance(3600)
+    store = sim.store
+    refused = {(e["involvedObject"]["namespace"], e["involvedObject"]["name"]) for e in store.list("events")[0]
+               if e["reason"] == "FailedCreate"}
+    checked = 0
+    for dep in store.list("deployments")[0]:
+        ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
+        rs = rs_of(store, ns, name)
+        assert rs["spec"]["replicas"] == dep["spec"]["replicas"], name
+        pods = owned_pods(store, ns, "ReplicaSet", rs["metadata"]["name"])
+        if (ns, rs["metadata"]["name"]) in refused:
+            assert len(pods) <= rs["spec"]["replicas"]
+            continue
+        assert len(pods) == rs["spec"]["replicas"], name
+        assert dep["status"]["replicas"] == len(pods)
+        ready = sum(1 for p in pods if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"]["conditions"]))
+        assert dep["status"].get("readyReplicas", 0) == ready
+        checked += 1
+    assert checked > 50
+    for h in store.list("horizontalpodautoscalers")[0]:
+        st = h["status"]
+        assert h["spec"]["minReplicas"] <= st["desiredReplicas"] <= h["spec"]["maxReplicas"] or st["desiredReplicas"] == st["currentReplicas"]
+        for c in st["conditions"]:
+            assert c["reason"] in VALID_REASONS[c["type"]], c
+    # quota status still equals the sum over the pods
+    usage = usage_by_namespace(store.list("pods")[0])
+    for q in store.list("resourcequotas")[0]:
+        ns = q["metadata"]["namespace"]
+        for key, val in q["status"]["used"].items():
+            assert parse_quantity(val) == pytest.approx(usage.get(ns, {}).get(key, 0.0), abs=1e-3), (ns, key)
+    # scheduler bookkeeping: never more than allocatable on a node
+    per_node = collections.defaultdict(float)
+    for p in store.list("pods")[0]:
+        if p["spec"].get("nodeName") and p["status"]["phase"] not in ("Succeeded", "Failed"):
+            for c in p["spec"]["containers"]:
+                per_node[p["spec"]["nodeName"]] += parse_quantity((c["resources"].get("requests") or {}).get("nvidia.com/gpu", 0))
+    for n in store.list("nodes")[0]:
+        assert per_node[n["metadata"]["name"]] <= parse_quantity(n["status"]["allocatable"].get("nvidia.com/gpu", 0))
+
+
+def test_user_scale_through_the_store_is_honoured(sim):
+    store = sim.store
+    ns, name = scenario_mod.SINGLE_REPLICA_SERVICE
+    user_scale(store, "deployments", ns, name, 3)
+    sim.advance(15)
+    rs = rs_of(store, ns, name)
+    assert rs["spec"]["replicas"] == 3
+    pods = owned_pods(store, ns, "ReplicaSet", rs["metadata"]["name"])
+    assert len(pods) == 3
+    sim.advance(120)
+    pods = owned_pods(store, ns, "ReplicaSet", rs["metadata"]["name"])
+    assert all(p["status"]["phase"] == "Running" for p in pods)
+    assert store.get("deployments", ns, name)["status"]["readyReplicas"] == 3
+    assert store.get("poddisruptionbudgets", ns, name)["status"]["disruptionsAllowed"] == 2
+    # StatefulSets add and remove the highest ordinal
+    user_scale(store, "statefulsets", "platform", "feature-store-redis", 4)
+    sim.advance(15)
+    names = sorted(p["metadata"]["name"] for p in owned_pods(store, "platform", "StatefulSet", "feature-store-redis"))
+    assert names == [f"feature-store-redis-{i}" for i in range(4)]
+    user_scale(store, "statefulsets", "platform", "feature-store-redis", 2)
+    sim.advance(15)
+    names = sorted(p["metadata"]["name"] for p in owned_pods(store, "platform", "StatefulSet", "feature-store-redis"))
+    assert names == ["feature-store-redis-0", "feature-store-redis-1"]
+
+
+def test_deleted_pods_are_recreated_and_cordon_is_honoured(sim):
+    store = sim.store
+    ns, name = "speech-prod", "tts"
+    rs = rs_of(store, ns, name)["metadata"]["name"]
+    victim = owned_pods(store, ns, "ReplicaSet", rs)[0]
+    node = victim["spec"]["nodeName"]
+    # cordon the victim's node the way kubectl does, then delete (evict) the pod
+    n = copy.deepcopy(store.get("nodes", "", node))
+    n["spec"]["unschedulable"] = True
+    store.replace("nodes", n, expect_rv=n["metadata"]["resourceVersion"])
+    store.delete("pods", ns, victim["metadata"]["name"])
+    sim.advance(15)
+    pods = owned_pods(store, ns, "ReplicaSet", rs)
+    assert len(pods) == 2
+    new = [p for p in pods if p["metadata"]["name"] != victim["metadata"]["name"]]
+    assert new and all(p["spec"].get("nodeName") != node for p in new)
+    # the dynamics never undid the user's cordon
+    assert store.get("nodes", "", node)["spec"]["unschedulable"] is True
+
+
+def test_quota_admission_refuses_pods_over_hard(sim):
+    store = sim.store
+    ns, key = scenario_mod.QUOTA_EXCEEDED
+    gpu_sts = "llm-finetune"
+    user_scale(store, "statefulsets", ns, gpu_sts, 3)
+    sim.advance(15)
+    assert len(owned_pods(store, ns, "StatefulSet", gpu_sts)) == 2
+    ev = [e for e in store.list("events", ns)[0] if e["reason"] == "FailedCreate"]
+    assert ev and "exceeded quota" in ev[0]["message"] and key in ev[0]["message"]
+
+
+def test_counters_only_grow(sim):
+    t = sim.telemetry
+    sim.advance(60)
+    cpu0 = dict(t.container_cpu_seconds)
+    probes0 = dict(t.probe_counts)
+    energy0 = {k: d.energy_mj for k, d in t.gpus.items()}
+
+    def restarts():
+        return {(p["metadata"]["name"], s["name"]): s["restartCount"] for p in sim.store.list("pods")[0]
+                for s in p["status"].get("containerStatuses", ())}
+    r0 = restarts()
+    ev0 = {e["metadata"]["name"]: e["count"] for e in sim.store.list("events")[0]}
+    sim.advance(900)
+    cpu1, probes1 = t.container_cpu_seconds, t.probe_counts
+    common = cpu0.keys() & cpu1.keys()
+    assert len(common) > 400
+    assert all(cpu1[k] >= cpu0[k] for k in common)
+    assert sum(1 for k in common if cpu1[k] > cpu0[k]) > 0.8 * len(common)
+    pcommon = probes0.keys() & probes1.keys()
+    assert all(probes1[k] >= probes0[k] for k in pcommon)
+    assert any(probes1[k] > probes0[k] for k in pcommon if k[4] == "failed")
+    assert all(d.energy_mj >= energy0[k] for k, d in t.gpus.items())
+    r1 = restarts()
+    assert all(r1[k] >= r0[k] for k in r0.keys() & r1.keys())
+    assert any(r1[k] > r0[k] for k in r0.keys() & r1.keys())
+    ev1 = {e["metadata"]["name"]: e["count"] for e in sim.store.list("events")[0]}
+    assert all(ev1[k] >= ev0[k] for k in ev0.keys() & ev1.keys())
+    assert any(ev1[k] > ev0[k] for k in ev0.keys() & ev1.keys())
+
+
+def test_gpu_telemetry_moves_and_idle_allocated_gpus_stay_idle(sim):
+    sim.advance(600)
+    gpus = list(sim.telemetry.gpus.values())
+    busy = [d for d in gpus if d.holder and d.util > 50]
+    idle_alloc = [d for d in gpus if d.holder and d.util < 5]
+    assert busy and idle_alloc
+    for d in gpus:
+        assert 0 <= d.util <= 100
+        if d.holder is None:
+            assert d.fb_used_mib == 0
+        assert d.power_w > 0 and d.temp_c > 20
+    hot = max(busy, key=lambda d: d.util)
+    cold = min(idle_alloc, key=lambda d: d.util)
+    assert hot.power_w > cold.power_w and hot.temp_c > cold.temp_c
+    assert any(d.xid == 79 for d in gpus)  # the cordoned node's failing GPU
+
+
+def test_objects_written_by_the_dynamics_validate(sim):
+    rv0 = sim.store.resource_version
+    sim.advance(1800)
+    seen = set()
+    for res in ("pods", "horizontalpodautoscalers", "deployments", "replicasets", "statefulsets", "events",
+                "resourcequotas", "poddisruptionbudgets", "jobs", "daemonsets"):
+        for e in sim.store.events_since(res, rv0):
+            if e.type == "DELETED":
+                continue
+            key = (res, e.obj["metadata"].get("namespace"), e.obj.get("reason") or e.obj["metadata"]["name"].rsplit("-", 1)[0])
+            if key in seen or len(seen) > 400:
+                continue
+            seen.add(key)
+            kubernetes_validate.validate(e.obj, "1.32", strict=True)
+    assert len(seen) > 50
+
+
+def test_advance_is_deterministic(tmp_path):
+    from kubewatch_ml.sim.cluster import SimCluster
+    from .conftest import START
+
+    def run(d):
+        with SimCluster(seed=5, nodes=12, pods=200, start_clock=False, workdir=str(d), start=START, serve=False) as s:
+            s.advance(1200)
+            return {(h["metadata"]["namespace"], h["metadata"]["name"]): h["status"]["desiredReplicas"]
+                    for h in s.store.list("horizontalpodautoscalers")[0]}, s.store.count("pods")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert run(tmp_path / "a") == run(tmp_path / "b")
