@@ -8,8 +8,8 @@ One run measures, each in a fresh subprocess (wall time and peak RSS from wait4)
   (b) ClusterStore cold load to a complete store (pods + nodes, then all 15 kinds)
   (c) `kubectl get pods -A > /dev/null` on the same server (TLS, as kubectl sends no token over HTTP)
   (d) watch latency: pods patched through the API at --rate events/s, time until the store applied each
-Server: `kubewatch-ml sim --nodes N --pods P` when that command exists (--server sim/auto), else the
-simulator's ApiServer filled with realistic synthetic pods (~7 KB JSON each, --server synthetic).
+Server: `kubewatch-ml sim --nodes N --pods P` when that command exists (--server sim/auto), SimCluster in a
+subprocess (--server simcluster), or the simulator's ApiServer with synthetic pods (--server synthetic).
 Not a test: prints a Markdown table for BENCHMARKS.md.
 """
 from __future__ import annotations
@@ -93,8 +93,28 @@ def serve_synthetic(nodes: int, pods: int, workdir: str) -> None:
     api.stop()
 
 
+def serve_simcluster(nodes: int, pods: int, workdir: str) -> None:
+    """Child process: SimCluster (TLS, clock stopped so the cluster holds still); prints READY <kubeconfig>."""
+    from kubewatch_ml.sim.cluster import SimCluster
+
+    t0 = time.perf_counter()
+    sim = SimCluster(seed=7, nodes=nodes, pods=pods, tls=True, start_clock=False, workdir=workdir,
+                     exporters=False).start()
+    print(f"# SimCluster built in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+    print("READY", sim.kubeconfig_path, flush=True)
+    sys.stdin.read()
+    sim.stop()
+
+
 def start_server(args, workdir: str) -> tuple[subprocess.Popen, str, str]:
     kind = args.server
+    if kind == "simcluster":
+        proc = subprocess.Popen([sys.executable, __file__, "--serve-sim", workdir, "--nodes", str(args.nodes),
+                                 "--pods", str(args.pods)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = proc.stdout.readline().split()
+        if not line or line[0] != "READY":
+            raise SystemExit("SimCluster failed to start")
+        return proc, line[1], f"SimCluster(seed=7, nodes={args.nodes}, pods={args.pods}, tls=True) in a subprocess"
     if kind in ("auto", "sim"):
         helptext = subprocess.run([sys.executable, "-m", "kubewatch_ml", "sim", "--help"], capture_output=True,
                                   text=True).stdout
@@ -183,6 +203,18 @@ def child_floor(kubeconfig: str) -> dict:
     return {"seconds": time.perf_counter() - t0, "objects": len(kept), "bytes": nbytes}
 
 
+def child_warm(kubeconfig: str) -> dict:
+    """One small list per kind, so the server's per-kind caches are built before anything is timed."""
+    from kubewatch_ml.settings import KubeOptions
+    from kubewatch_ml.sources.decode import CODECS
+    from kubewatch_ml.sources.kube import connect
+
+    conn = connect(KubeOptions(kubeconfig=kubeconfig, request_timeout=300))
+    for c in CODECS.values():
+        conn.request("GET", c.path(), {"limit": 1})
+    return {}
+
+
 def child_store(kubeconfig: str, kinds: str) -> dict:
     """(b) ClusterStore cold load to a complete store."""
     from kubewatch_ml.settings import KubeOptions
@@ -247,7 +279,7 @@ def child_watch(kubeconfig: str, seconds: float, rate: float) -> dict:
             if delay > 0:
                 time.sleep(delay)
             ex.submit(patch, i)
-    send_s = time.perf_counter() - t0
+        send_s = time.perf_counter() - t0
     deadline = time.perf_counter() + 30
     while len(applied) < n - len(errors) and time.perf_counter() < deadline:
         time.sleep(0.05)
@@ -306,19 +338,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--pods", type=int, default=150000)
-    ap.add_argument("--server", choices=("auto", "sim", "synthetic"), default="auto")
+    ap.add_argument("--server", choices=("auto", "sim", "simcluster", "synthetic"), default="auto")
     ap.add_argument("--kubectl-timeout", type=float, default=600)
     ap.add_argument("--no-kubectl", action="store_true")
     ap.add_argument("--watch-seconds", type=float, default=15)
     ap.add_argument("--rate", type=float, default=200)
     ap.add_argument("--serve", metavar="WORKDIR")
+    ap.add_argument("--serve-sim", metavar="WORKDIR")
     ap.add_argument("--child", nargs="+")
     args = ap.parse_args()
     if args.serve:
         return serve_synthetic(args.nodes, args.pods, args.serve)
+    if args.serve_sim:
+        return serve_simcluster(args.nodes, args.pods, args.serve_sim)
     if args.child:
         what, kc, *rest = args.child
-        res = {"floor": lambda: child_floor(kc), "store": lambda: child_store(kc, rest[0] if rest else "pods,nodes"),
+        res = {"floor": lambda: child_floor(kc), "warm": lambda: child_warm(kc), "store": lambda: child_store(kc, rest[0] if rest else "pods,nodes"),
                "watch": lambda: child_watch(kc, args.watch_seconds, args.rate)}[what]()
         print(json.dumps(res))
         return
@@ -329,6 +364,7 @@ def main() -> None:
     print(f"# server up in {time.perf_counter() - t0:.0f}s: {server_desc}", file=sys.stderr)
     rows = []
     try:
+        run_child(["--child", "warm", kc])
         floor, fw, frss, fnote = run_child(["--child", "floor", kc])
         rows.append(("(a) floor: paged GET pods+nodes -> minimal structs", fw, frss, floor and floor["seconds"],
                      fnote or f"{floor['objects']} objects, {floor['bytes'] / 1e9:.2f} GB JSON"))

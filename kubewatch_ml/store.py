@@ -231,8 +231,13 @@ class ClusterStore:
                     self._list(kind)
                     need_list = False
                     backoff = BACKOFF_START_S
+                started = time.monotonic()
                 self._watch(kind)
-                backoff = BACKOFF_START_S  # a watch that ended normally (timeoutSeconds): resume
+                if time.monotonic() - started < 1.0:  # closed at once: do not hammer the server
+                    self._stop.wait(backoff * (0.8 + 0.4 * random.random()))
+                    backoff = min(backoff * 2, BACKOFF_MAX_S)
+                else:  # a watch that ended normally (timeoutSeconds): resume
+                    backoff = BACKOFF_START_S
             except _Relist:
                 need_list = True
                 continue
@@ -306,6 +311,8 @@ class ClusterStore:
             raise KindLoadError(str(api_error(resp.status, resp.body)))
         with self._lock:
             self._streams[kind] = resp
+        if self._state[kind].error:  # the watch is back: clear the error line
+            self._set_state(kind, error="", synced_at=time.time())
         try:
             if self._stop.is_set():
                 return
@@ -315,11 +322,13 @@ class ClusterStore:
                     if ch.code == 410:
                         raise _Relist()
                     raise KindLoadError(f"watch error {ch.code}: {ch.message}")
-                with self._lock:
-                    if ch.type == "BOOKMARK":
+                if ch.type == "BOOKMARK":
+                    with self._lock:
                         if ch.resource_version:
                             self._rv[kind] = ch.resource_version
-                        continue
+                    self._set_state(kind, synced_at=time.time())  # proof the kind is current
+                    continue
+                with self._lock:
                     if ch.type == "DELETED":
                         self._delete(kind, _uid(ch.record))
                     elif ch.type in ("ADDED", "MODIFIED"):

@@ -261,3 +261,22 @@ def test_in_cluster_service_account(tmp_path, monkeypatch):
         c.close()
     finally:
         api.stop()
+
+
+def test_server_errors_show_then_clear_and_watch_resumes(sim, admin):
+    store = ClusterStore(admin, kinds=("pods",)).start()
+    try:
+        assert store.wait_synced(20)
+        watches0 = sim.stats.get("watches", 0)
+        sim.faults = {**sim.faults, "status": {"pods": 503}, "drop_watches": True}
+        assert _wait(lambda: "503" in store.progress()["pods"].error or "ServiceUnavailable" in store.progress()["pods"].error)
+        time.sleep(1.5)
+        assert sim.stats.get("watches", 0) - watches0 <= 4  # backing off, not hammering
+        sim.faults = {**sim.faults, "status": {}, "drop_watches": False}
+        p = copy.deepcopy(sim.objects.list("pods")[0][0])
+        p["metadata"] = {"name": "after-outage", "namespace": "team-vision"}
+        sim.objects.create("pods", p)
+        assert _wait(lambda: any(x.name == "after-outage" for x in store.snapshot().pods.values()), 40)
+        assert _wait(lambda: store.progress()["pods"].error == "", 10)
+    finally:
+        store.stop()
