@@ -272,6 +272,18 @@ def child_watch(kubeconfig: str, seconds: float, rate: float) -> dict:
         if r.status != 200:
             errors.append(r.status)
 
+    snap_times: list[float] = []
+    done = threading.Event()
+
+    def reader() -> None:  # a UI refreshing at 2 Hz while the events flow
+        while not done.is_set():
+            t = time.perf_counter()
+            store.snapshot()
+            snap_times.append(time.perf_counter() - t)
+            done.wait(0.5)
+
+    rt = threading.Thread(target=reader)
+    rt.start()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(8) as ex:
         for i in range(n):
@@ -283,11 +295,16 @@ def child_watch(kubeconfig: str, seconds: float, rate: float) -> dict:
     deadline = time.perf_counter() + 30
     while len(applied) < n - len(errors) and time.perf_counter() < deadline:
         time.sleep(0.05)
+    done.set()
+    rt.join()
     store.stop()
+    snap_times.sort()
     lat = sorted(applied[s] - sent[s] for s in applied if s in sent)
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")  # noqa: E731
     return {"events": n, "applied": len(lat), "achieved_rate": n / send_s, "p50": pct(0.5), "p95": pct(0.95),
-            "p99": pct(0.99), "max": lat[-1] if lat else float("nan"), "errors": len(errors)}
+            "p99": pct(0.99), "max": lat[-1] if lat else float("nan"), "errors": len(errors),
+            "snapshot_median": snap_times[len(snap_times) // 2] if snap_times else 0.0,
+            "snapshot_max": snap_times[-1] if snap_times else 0.0}
 
 
 def run_child(args_list: list[str], timeout: float | None = None) -> tuple[dict | None, float, float, str]:
@@ -405,7 +422,9 @@ def main() -> None:
     if wres:
         print(f"Watch: {wres['events']} pod patches at {wres['achieved_rate']:.0f}/s sent, {wres['applied']} applied; "
               f"send->applied p50 {wres['p50'] * 1000:.0f} ms, p95 {wres['p95'] * 1000:.0f} ms, "
-              f"p99 {wres['p99'] * 1000:.0f} ms, max {wres['max'] * 1000:.0f} ms; errors {wres['errors']}")
+              f"p99 {wres['p99'] * 1000:.0f} ms, max {wres['max'] * 1000:.0f} ms; errors {wres['errors']}; "
+              f"store.snapshot() at 2 Hz during the events: median {wres['snapshot_median'] * 1000:.1f} ms, "
+              f"max {wres['snapshot_max'] * 1000:.1f} ms")
     else:
         print(f"Watch: failed ({wnote})")
 
