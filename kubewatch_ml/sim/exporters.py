@@ -398,10 +398,44 @@ def render_probes(telemetry: Telemetry, pods: dict[tuple[str, str], Obj]) -> byt
     return "".join(out).encode()
 
 
-def render_cadvisor(telemetry: Telemetry, pods: dict[tuple[str, str], Obj]) -> bytes:
+class CounterSmoother:
+    """The dynamics add a whole step of CPU seconds at once (15 s, or more per container at scale);
+    real cAdvisor counters grow continuously. Show each counter one update behind, ramping linearly
+    from its previous value to its latest over the time the last update took: never decreasing, so
+    irate/rate over any scrape interval read the real cores, as they do against a kubelet."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._mu = threading.Lock()
+        self._s: dict[tuple, list[float]] = {}  # key -> [t_prev, v_prev, t_last, v_last]
+
+    def smooth(self, values: dict[tuple, float]) -> dict[tuple, float]:
+        now = self.clock()
+        out = {}
+        with self._mu:
+            st = self._s
+            for k, v in values.items():
+                s = st.get(k)
+                if s is None or v < s[3]:  # new, or reset (container restarted)
+                    st[k] = s = [now, v, now, v]
+                elif v != s[3]:
+                    s[0], s[1], s[2], s[3] = s[2], s[3], now, v
+                span = s[2] - s[0]
+                frac = min(1.0, (now - s[2]) / span) if span > 0 else 1.0
+                out[k] = s[1] + (s[3] - s[1]) * frac
+            if len(st) > len(values):
+                for k in [k for k in st if k not in values]:
+                    del st[k]
+        return out
+
+
+def render_cadvisor(telemetry: Telemetry, pods: dict[tuple[str, str], Obj],
+                    smoother: CounterSmoother | None = None) -> bytes:
     with telemetry.lock:
         cpu = dict(telemetry.container_cpu_seconds)
         mem = dict(telemetry.container_memory_bytes)
+    if smoother is not None:
+        cpu = smoother.smooth(cpu)
     cpu_rows, mem_rows = [], []
     pod_cpu: dict[tuple[str, str], float] = {}
     pod_mem: dict[tuple[str, str], float] = {}
@@ -450,6 +484,7 @@ class ExporterServer:
         self.store, self.telemetry, self.host, self.clock = store, telemetry, host, clock
         self.faults: dict[str, Any] = {"malformed": set(), "down": set(), "latency": 0.0, "status": {}}
         self.ksm = KsmRenderer(store)
+        self.cpu_smoother: CounterSmoother | None = CounterSmoother()  # None: raw step-wise counters
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
         self.scrapes: dict[str, int] = {e: 0 for e in EXPORTERS}
@@ -471,7 +506,7 @@ class ExporterServer:
         if exporter == "kubelet" and path == "/metrics/probes":
             return render_probes(self.telemetry, _pod_index(self.store))
         if exporter == "kubelet" and path == "/metrics/cadvisor":
-            return render_cadvisor(self.telemetry, _pod_index(self.store))
+            return render_cadvisor(self.telemetry, _pod_index(self.store), self.cpu_smoother)
         return None
 
     def start(self) -> "ExporterServer":

@@ -115,6 +115,14 @@ def _services(conn: Any, namespaces: Iterable[str], timeout: float) -> list[dict
     return out
 
 
+def _candidates(services: list[dict], names: Iterable[str]) -> list[dict]:
+    """Services with the known names, in the order of `names`."""
+    out = []
+    for n in names:
+        out.extend(s for s in services if s["metadata"]["name"] == n)
+    return out
+
+
 def _pick(services: list[dict], names: Iterable[str], label_values: Iterable[str] = ()) -> dict | None:
     by_name = {}
     for s in services:
@@ -155,10 +163,12 @@ def _dcgm_endpoint(conn: Any, svc: dict, port: str, timeout: float) -> Endpoint:
                 for p in pods:
                     st, b = _call(conn, f"/api/v1/namespaces/{md['namespace']}/pods/{p['metadata']['name']}:{target_port}/proxy/metrics",
                                   None, timeout)
-                    if st != 200:
-                        raise EndpointError(f"HTTP {st} from pod {p['metadata']['name']}")
+                    if st != 200:  # no pod proxy (or that pod is sick): the service still answers for one
+                        bodies = None
+                        break
                     bodies.append(b)
-                return bodies
+                if bodies:
+                    return bodies
         status, body = _call(conn, svc_path + "/metrics", None, timeout)
         if status != 200:
             raise EndpointError(f"HTTP {status}")
@@ -199,16 +209,24 @@ def open_metrics(opts: MetricsOptions, conn: Any = None, **tuning: Any):
         except Exception as e:  # discovery is best effort; say so
             why_direct = why_direct or f"service discovery failed ({str(e)[:80]})"
     if not opts.no_prometheus and not explicit_exporters and conn is not None:
-        svc = _pick([s for s in services if s["metadata"].get("namespace") in MONITORING_NAMESPACES],
-                    PROMETHEUS_SERVICES)
-        if svc is not None:
+        candidates = _candidates([s for s in services if s["metadata"].get("namespace") in MONITORING_NAMESPACES],
+                                 PROMETHEUS_SERVICES)
+        tried = []
+        for svc in candidates:
             port = _port(svc, ("web", "http-web", "http", "9090"), 9090)
             path, where = _svc_path(svc, port)
             base = conn.url(path) if hasattr(conn, "url") else "http://kube-api" + path
-            session = KubeProxySession(conn, base, path)
-            return PrometheusMetrics(base, opts, session=session, label=f"prometheus {where} via the API server",
-                                     **_only(tuning, PROM_TUNING))
-        why_direct = why_direct or "no Prometheus service found in " + "/".join(MONITORING_NAMESPACES)
+            pm = PrometheusMetrics(base, opts, session=KubeProxySession(conn, base, path),
+                                   label=f"prometheus {where} via the API server", **_only(tuning, PROM_TUNING))
+            ok, why = pm.ready()
+            if ok:
+                return pm
+            pm.close()
+            tried.append(f"{where} {why}")
+        if tried:
+            why_direct = why_direct or "Prometheus found but unusable: " + "; ".join(tried)
+        else:
+            why_direct = why_direct or "no Prometheus service found in " + "/".join(MONITORING_NAMESPACES)
     endpoints: dict[str, Endpoint] = {}
     if opts.kube_state_metrics_url:
         endpoints["kube-state-metrics"] = http_endpoint(opts.kube_state_metrics_url, t)

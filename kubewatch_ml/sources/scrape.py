@@ -144,7 +144,8 @@ class ScrapeMetrics:
             if exp in failed:
                 results[area] = self.memory.failed(area, failed[exp], now)
             elif exp not in parsed:
-                results[area] = self.memory.failed(area, f"no {exp} endpoint found", now)
+                where = "kubelet endpoint (--kubelet-url)" if exp in ("probes", "cadvisor") else f"{exp} endpoint"
+                results[area] = self.memory.failed(area, f"no {where} found or given", now)
             else:
                 rows, ranges, note = self._evaluate(area, parsed[exp], now)
                 results[area] = self.memory.succeeded(area, BUILDERS[area](rows, ranges), now, note)

@@ -210,3 +210,35 @@ def test_exposition_quirks():
         parse_exposition('x{a="1"} 1\nkube_pod_info{namespace="a",po')
     with pytest.raises(ExpositionError, match="UTF-8"):
         parse_exposition(b"\xff\xfe garbage")
+
+
+def test_cpu_counters_grow_smoothly_one_update_behind():
+    from kubewatch_ml.sim.exporters import CounterSmoother
+    now = [0.0]
+    sm = CounterSmoother(clock=lambda: now[0])
+    k = ("ns", "p", "c")
+    shown = []
+    value = 100.0
+    for step in range(1, 61):  # the dynamics add 15 s x 2 cores at once, every 15 s; scraped every second
+        now[0] = float(step)
+        if step % 15 == 0:
+            value += 30.0
+        shown.append(sm.smooth({k: value})[k])
+    assert all(b >= a for a, b in zip(shown, shown[1:]))  # a counter never goes down
+    # after the first update, every 1-s scrape interval sees ~2 cores, never 0 or 30
+    rates = [b - a for a, b in zip(shown[30:], shown[31:])]
+    assert all(r == pytest.approx(2.0) for r in rates), rates
+    assert shown[-1] <= value  # behind, never ahead of the real counter
+    assert sm.smooth({k: 5.0})[k] == 5.0  # a reset (restart) shows at once
+    assert sm.smooth({}) == {} and not sm._s  # gone containers are forgotten
+
+
+def test_need_prometheus_fails_under_ci(monkeypatch):
+    import conftest
+    monkeypatch.setattr(conftest, "find_prometheus_binary", lambda: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI"):
+        conftest.need_prometheus()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        conftest.need_prometheus()

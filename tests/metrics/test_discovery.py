@@ -1,0 +1,138 @@
+"""open_metrics against the simulated cluster over HTTP, as the product sees it: a kubeconfig,
+the API server's service proxy, exporters discovered by their usual Service names."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import need_prometheus
+from world import wait_until
+
+from kubewatch_ml.errors import UserError
+from kubewatch_ml.settings import KubeOptions, MetricsOptions
+from kubewatch_ml.sim.cluster import SimCluster
+from kubewatch_ml.sim.prometheus_server import PrometheusServer
+from kubewatch_ml.sim.units import parse_quantity
+from kubewatch_ml.sources.kube import connect
+from kubewatch_ml.sources.metrics import NoMetrics, open_metrics
+from kubewatch_ml.sources.prometheus import PrometheusMetrics
+from kubewatch_ml.sources.scrape import ScrapeMetrics
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    with SimCluster(seed=7, nodes=30, pods=400, workdir=tmp_path_factory.mktemp("sim"), start_clock=False) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def conn(sim):
+    c = connect(KubeOptions(kubeconfig=sim.kubeconfig_path, readonly=True))
+    yield c
+    c.close()
+
+
+def running_gpu_requests(conn) -> int:
+    pods = conn.get_json("/api/v1/pods")["items"]
+    n = 0
+    for p in pods:
+        if p["status"].get("phase") != "Running" or not p["spec"].get("nodeName"):
+            continue
+        for c in p["spec"]["containers"]:
+            n += int(parse_quantity((c.get("resources", {}).get("limits") or {}).get("nvidia.com/gpu", 0)))
+    return n
+
+
+def test_falls_back_to_exporters_through_the_service_proxy(sim, conn):
+    m = open_metrics(MetricsOptions(), conn)
+    try:
+        assert isinstance(m, ScrapeMetrics)
+        d = m.describe()
+        assert "kube-state-metrics monitoring/kube-state-metrics" in d and "nvidia-dcgm-exporter" in d
+        assert "Prometheus found but unusable: monitoring/prometheus-k8s" in d  # the sim's Service has no backend
+        snap = m.fetch(time.time())
+        for area in ("gpu", "quota", "restarts", "hpa_history", "ksm"):
+            assert snap.area(area).ok, (area, snap.area(area))
+        assert not snap.area("usage").ok and "--kubelet-url" in snap.area("usage").reason
+        # the numbers agree with what the API serves at the same time (the clock is stopped)
+        quotas = conn.get_json("/api/v1/resourcequotas")["items"]
+        want = {(q["metadata"]["namespace"], q["metadata"]["name"], k): (parse_quantity(q["status"]["used"][k]), parse_quantity(v))
+                for q in quotas for k, v in q["status"]["hard"].items() if k in q["status"].get("used", {})}
+        assert want and {k: v for k, v in snap.quota_usage.items() if k in want} == want
+        nodes = conn.get_json("/api/v1/nodes")["items"]
+        gpus_alloc = sum(int(parse_quantity(n["status"]["allocatable"].get("nvidia.com/gpu", 0))) for n in nodes)
+        whole = [g for g in snap.gpus if not g.mig_profile]
+        assert len(whole) >= gpus_alloc > 0
+        assert sum(1 for g in whole if g.allocated) == running_gpu_requests(conn)
+        hpas = conn.get_json("/apis/autoscaling/v2/horizontalpodautoscalers")["items"]
+        assert set(snap.hpa_history) == {(h["metadata"]["namespace"], h["metadata"]["name"]) for h in hpas}
+        for h in hpas:
+            hist = snap.hpa_history[(h["metadata"]["namespace"], h["metadata"]["name"])]
+            assert hist.current[-1] == h["status"].get("currentReplicas", 0)
+            assert hist.max_replicas[-1] == h["spec"]["maxReplicas"]
+    finally:
+        m.close()
+
+
+def test_discovers_prometheus_behind_the_api_server(sim, conn, tmp_path):
+    binary = need_prometheus()
+    prom = PrometheusServer(sim.exporter_urls, tmp_path, scrape_interval=1, binary=binary).start()
+    # "deploy" it: the sim's monitoring/prometheus-k8s Service gets this Prometheus as its backend
+    svc = conn.get_json("/api/v1/namespaces/monitoring/services/prometheus-k8s")
+    for p in svc["spec"]["ports"]:
+        for key in (p.get("name"), str(p["port"])):
+            if key:
+                sim.api.proxy_targets[("monitoring", "prometheus-k8s", key)] = prom.url
+    m = None
+    try:
+        assert prom.wait_for_targets(30)
+        m = open_metrics(MetricsOptions(), conn, history_step=1, history_seconds=60)
+        assert isinstance(m, PrometheusMetrics)
+        assert m.describe().startswith("prometheus monitoring/prometheus-k8s:") and m.describe().endswith("via the API server (ready)")
+        snap = wait_until(lambda: (lambda s: s if s.gpus and s.quota_usage else None)(m.fetch(time.time())), 15)
+        assert snap and all(snap.area(a).ok for a in ("gpu", "quota", "restarts", "hpa_history", "usage", "probes"))
+        direct = open_metrics(MetricsOptions(no_prometheus=True), conn)
+        try:
+            d = direct.fetch(time.time())
+            assert {(g.node, g.gpu, g.mig_instance, g.pod) for g in d.gpus} == {(g.node, g.gpu, g.mig_instance, g.pod) for g in snap.gpus}
+            assert d.quota_usage == snap.quota_usage
+        finally:
+            direct.close()
+    finally:
+        for key in [k for k in sim.api.proxy_targets if k[1] == "prometheus-k8s"]:
+            del sim.api.proxy_targets[key]
+        if m is not None:
+            m.close()
+        prom.stop()
+
+
+def test_explicit_urls_and_none():
+    m = open_metrics(MetricsOptions(no_prometheus=True), None)
+    assert isinstance(m, NoMetrics) and m.describe().startswith("none: --no-prometheus")
+    snap = m.fetch(5.0)
+    assert snap.taken_at == 5.0 and all(not st.ok and "--no-prometheus" in st.reason for st in snap.areas.values())
+    m = open_metrics(MetricsOptions(prometheus_url="http://127.0.0.1:9"), None)
+    try:
+        assert isinstance(m, PrometheusMetrics) and "connection refused" in m.describe()
+        assert all("unreachable: connection refused" in st.reason for st in m.fetch(1.0).areas.values())
+    finally:
+        m.close()
+    m = open_metrics(MetricsOptions(kube_state_metrics_url="http://127.0.0.1:9/metrics"), None)
+    assert isinstance(m, ScrapeMetrics) and m.describe() == "direct scrape: kube-state-metrics http://127.0.0.1:9/metrics"
+    m.close()
+
+
+@pytest.mark.parametrize("opts, message", [
+    (MetricsOptions(prometheus_url="localhost:9090"), r"not an http\(s\) URL"),
+    (MetricsOptions(dcgm_url="ftp://x/metrics"), "--dcgm-url"),
+    (MetricsOptions(prometheus_url="http://p", prometheus_basic_auth="nocolon"), "USER:PASSWORD"),
+    (MetricsOptions(prometheus_url="http://p", prometheus_headers=("novalue",)), "Name: value"),
+    (MetricsOptions(prometheus_url="http://p", prometheus_ca_file="/nonexistent/ca.pem"), "no such file"),
+    (MetricsOptions(prometheus_url="http://p", query_timeout=0), "positive"),
+])
+def test_bad_options_are_one_line_user_errors(opts, message):
+    with pytest.raises(UserError, match=message) as e:
+        open_metrics(opts, None)
+    assert "\n" not in str(e.value)
