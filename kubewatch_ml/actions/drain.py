@@ -123,11 +123,10 @@ def blocking_pdbs(conn: Any, pods: list[tuple[PodRef, dict]]) -> list[str]:
             sel = (pdb.get("spec") or {}).get("selector") or {}
             allowed = int((pdb.get("status") or {}).get("disruptionsAllowed", 0) or 0)
             hit = [str(p) for p, lab in pods if p.namespace == ns and _selector_matches(sel, lab)]
-            if hit:
+            if len(hit) > allowed:  # enough budget for all of them: nothing to wait for
                 name = pdb["metadata"]["name"]
                 out.append(f"PodDisruptionBudget {ns}/{name} allows {allowed} disruption(s) now and covers "
-                           f"{', '.join(hit[:4])}{' ...' if len(hit) > 4 else ''}"
-                           + ("; the drain will wait and retry until it allows more" if allowed < len(hit) else ""))
+                           f"{', '.join(hit[:4])}{' ...' if len(hit) > 4 else ''}; the drain will wait and retry until it allows more")
     return out
 
 

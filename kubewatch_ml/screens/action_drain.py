@@ -38,6 +38,7 @@ class DrainScreen(ModalScreen[ActionResult]):
         self.plan = plan
         self.timeout = timeout
         self.cancel = threading.Event()
+        self._last_phase = ""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -62,8 +63,10 @@ class DrainScreen(ModalScreen[ActionResult]):
     def show_progress(self, message: Progressed) -> None:
         p = message.progress
         self.query_one("#bar", ProgressBar).update(progress=p.done)
-        self.query_one("#phase", Static).update(Text(f"{p.phase}: {p.done}/{p.total}"))
-        self.query_one("#log", Log).write_line(p.message)
+        self.query_one("#phase", Static).update(Text(f"{p.phase}: {p.done}/{p.total}  {p.message}"))
+        if p.phase != "blocked" or self._last_phase != "blocked":  # one log line per PDB wait, not per retry
+            self.query_one("#log", Log).write_line(p.message)
+        self._last_phase = p.phase
 
     @on(Finished)
     def finished(self, message: Finished) -> None:
