@@ -275,6 +275,14 @@ class ApiServer:
         if path in ("/healthz", "/livez", "/readyz"):
             return self._send(h, 200, b"ok", "text/plain; charset=utf-8")
         assert identity is not None
+        if path.startswith("/openapi/v3"):
+            rest = path[len("/openapi/v3"):].strip("/").split("/")
+            doc = discovery.openapi_v3_index() if rest == [""] else (
+                discovery.openapi_v3_group_version("", rest[1]) if rest[0] == "api" and len(rest) == 2 else
+                discovery.openapi_v3_group_version(rest[1], rest[2]) if rest[0] == "apis" and len(rest) == 3 else None)
+            if doc is None:
+                raise not_found_path()
+            return self._send_json(h, 200, doc)
         if path == "/api":
             return self._send_json(h, 200, discovery.api_versions(f"{self.host}:{self.port}"))
         if path == "/apis":

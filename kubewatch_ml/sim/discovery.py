@@ -95,3 +95,40 @@ def lookup(group: str, version: str, resource: str) -> KindInfo | None:
         if k.group == group and k.version == version and k.resource == resource:
             return k
     return None
+
+
+# --- OpenAPI v3: just enough for kubectl to see that PATCH takes fieldValidation (server-side
+# validation), so `kubectl create/apply -f` need no client-side schema. No component schemas.
+def _gv_path(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def openapi_v3_index() -> Obj:
+    paths = {}
+    for group, versions in group_versions().items():
+        for v in versions:
+            p = _gv_path(group, v)
+            h = hashlib.sha512(p.encode()).hexdigest()[:64].upper()
+            paths[p] = {"serverRelativeURL": f"/openapi/v3/{p}?hash={h}"}
+    return {"paths": paths}
+
+
+def openapi_v3_group_version(group: str, version: str) -> Obj | None:
+    kinds = [k for k in served_kinds() if k.group == group and k.version == version]
+    if not kinds:
+        return None
+    base = "/" + _gv_path(group, version)
+    query = [{"name": n, "in": "query", "description": n, "schema": {"type": "string", "uniqueItems": True}}
+             for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
+    paths: Obj = {}
+    for k in kinds:
+        if "patch" not in k.verbs:
+            continue
+        item = f"{base}/namespaces/{{namespace}}/{k.resource}/{{name}}" if k.namespaced else f"{base}/{k.resource}/{{name}}"
+        paths[item] = {"patch": {
+            "operationId": f"patch{k.kind}", "parameters": query,
+            "x-kubernetes-action": "patch",
+            "x-kubernetes-group-version-kind": {"group": k.group, "version": k.version, "kind": k.kind},
+            "responses": {"200": {"description": "OK"}}}}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.4"}, "paths": paths,
+            "components": {"schemas": {}}}

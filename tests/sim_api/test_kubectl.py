@@ -158,3 +158,20 @@ def test_get_pods_watch_shows_a_change(kubectl, tls_api):
     names = [r[0] for r in rows[1:]]
     assert names.count("notebook-crashy") == 2, out  # listed, then its deletion streamed
 
+
+
+def test_create_and_apply_from_a_file(kubectl, store, tmp_path):
+    # kubectl validates server-side once /openapi/v3 says PATCH takes fieldValidation
+    manifest = tmp_path / "dep.yaml"
+    doc = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: newdep, namespace: ml-dev}\n"
+           "spec:\n  replicas: REPLICAS\n  selector: {matchLabels: {app: newdep}}\n"
+           "  template:\n    metadata: {labels: {app: newdep}}\n    spec: {containers: [{name: c, image: nginx}]}\n")
+    manifest.write_text(doc.replace("REPLICAS", "2"))
+    assert kubectl.run("create", "-f", str(manifest)).stdout.strip() == "deployment.apps/newdep created"
+    manifest.write_text(doc.replace("REPLICAS", "3"))
+    assert "deployment.apps/newdep configured" in kubectl.run("apply", "-f", str(manifest)).stdout
+    dep = store.get("deployments", "ml-dev", "newdep")
+    assert dep["spec"]["replicas"] == 3 and dep["metadata"]["generation"] == 2
+    assert "kubectl.kubernetes.io/last-applied-configuration" in dep["metadata"]["annotations"]
+    p = kubectl.run("create", "-f", str(manifest), check=False)
+    assert p.returncode != 0 and 'deployments.apps "newdep" already exists' in p.stderr
