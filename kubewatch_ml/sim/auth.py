@@ -8,17 +8,13 @@ from dataclasses import dataclass
 
 from .kinds import KINDS, READ_VERBS
 
-# The rules of the product's read-only ClusterRole (deploy/ should ship the same list).
+# The rules of the product's read-only ClusterRole, deploy/20-clusterrole.yaml (a test keeps them equal).
 READONLY_CLUSTERROLE_RULES: tuple[dict, ...] = tuple(
     {"apiGroups": [group], "resources": sorted(k.resource for k in KINDS
                                                if k.group == group and k.resource != "selfsubjectaccessreviews"),
      "verbs": list(READ_VERBS)}
     for group in sorted({k.group for k in KINDS if k.resource != "selfsubjectaccessreviews"})
-) + (
-    # scraping kube-state-metrics / dcgm-exporter through the API server's service proxy
-    {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get"]},
-    {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"], "verbs": ["create"]},
-)
+) + ({"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"], "verbs": ["create"]},)
 
 # Everyone authenticated may ask what they may do (system:basic-user in a real cluster).
 _BASIC = ({"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],

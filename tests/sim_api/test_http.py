@@ -145,6 +145,17 @@ def test_secrets_only_for_admin(http):
         assert code == 403 and 'in the namespace "ml-prod"' in doc["message"]
 
 
+def test_readonly_role_is_the_shipped_clusterrole():
+    import pathlib
+    import yaml
+    from kubewatch_ml.sim.auth import READONLY_CLUSTERROLE_RULES
+    path = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "20-clusterrole.yaml"
+    role = next(d for d in yaml.safe_load_all(path.read_text()) if d and d["kind"] == "ClusterRole")
+    norm = lambda rules: sorted((tuple(r["apiGroups"]), tuple(sorted(r["resources"])), tuple(sorted(r["verbs"])))  # noqa: E731
+                                for r in rules)
+    assert norm(READONLY_CLUSTERROLE_RULES) == norm(role["rules"])
+
+
 def test_readonly_role_reads_every_kind(http):
     for path in ("/api/v1/pods", "/api/v1/nodes", "/apis/apps/v1/deployments", "/apis/policy/v1/poddisruptionbudgets",
                  "/apis/autoscaling/v2/horizontalpodautoscalers", "/apis/networking.k8s.io/v1/networkpolicies"):
@@ -220,10 +231,12 @@ def exporter():
 def test_service_proxy(api, http, exporter):
     api.proxy_targets[("monitoring", "kube-state-metrics", "8080")] = exporter
     base = "/api/v1/namespaces/monitoring/services/"
-    code, body, r = http.get(base + "kube-state-metrics:8080/proxy/metrics?x=1", token=RO)
+    code, body, r = http.get(base + "kube-state-metrics:8080/proxy/metrics?x=1", token=VIEWER)
     assert code == 200 and body == b'# TYPE up gauge\nup{path="/metrics?x=1"} 1\n'
     assert r.getheader("Content-Type").startswith("text/plain")
     assert http.get(base + "kube-state-metrics/proxy/metrics")[0] == 200
+    code, doc, _ = http.get(base + "kube-state-metrics:8080/proxy/metrics", token=RO)  # not in the shipped role
+    assert code == 403 and 'cannot get resource "services/proxy"' in doc["message"]
     code, doc, _ = http.get(base + "nope:80/proxy/metrics")
     assert code == 404 and doc["message"] == 'services "nope" not found'
     api.proxy_targets[("monitoring", "kube-state-metrics", "8080")] = "http://127.0.0.1:9"  # nothing listens
@@ -303,3 +316,14 @@ def test_tls_server(tls_api):
         assert r.status == 200 and json.loads(r.read())["kind"] == "NodeList"
         conn.close()
     assert tls_api.url.startswith("https://127.0.0.1:")
+
+
+def test_fault_drop_watches_ends_streams_early(api, http, store):
+    http.request("PUT", "/_sim/faults", body={"drop_watches": True})
+    t0 = time.monotonic()
+    ev = _watch_lines(api, f"/api/v1/pods?watch=1&resourceVersion={store.resource_version}&timeoutSeconds=30")
+    assert ev == [] and time.monotonic() - t0 < 5  # ended long before its 30 s timeout
+    http.request("PUT", "/_sim/faults", body={"drop_watches": False})
+    t0 = time.monotonic()
+    ev = _watch_lines(api, f"/api/v1/pods?watch=1&resourceVersion={store.resource_version}&timeoutSeconds=1")
+    assert ev == [] and time.monotonic() - t0 >= 0.9
