@@ -163,3 +163,42 @@ def test_failing_exec_plugin_is_one_line(tmp_path, fake_api):
     assert "\n" not in msg and "exec credential plugin '/nonexistent/aws-iam-authenticator'" in msg
     assert "No such file" in msg
     assert not [r for r in fake_api.requests if r[1] != "/version"]  # gave up before using the cluster
+
+
+def test_gzip_list_bodies_are_inflated(tmp_path):
+    import gzip
+    import http.server
+    import threading
+
+    seen = {}
+    payload = json.dumps({"kind": "PodList", "metadata": {"resourceVersion": "5"}, "items": []}).encode()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            seen[self.path] = self.headers.get("Accept-Encoding", "")
+            body = json.dumps({"gitVersion": "v1.32.0"}).encode() if self.path == "/version" else payload
+            gz = "gzip" in seen[self.path]
+            if gz:
+                body = gzip.compress(body)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if gz:
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        cfg = write_kubeconfig(tmp_path / "c", f"http://127.0.0.1:{srv.server_address[1]}", "t")
+        c = connect(KubeOptions(kubeconfig=cfg))
+        assert c.get_json("/api/v1/pods", {"limit": 500})["metadata"]["resourceVersion"] == "5"
+        assert "gzip" in seen["/api/v1/pods?limit=500"]
+        c.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
