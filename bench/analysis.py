@@ -24,7 +24,8 @@ ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 GIB = 1 << 30
 
 
-def synthetic(n_nodes: int, n_pods: int, seed: int = 7) -> tuple[ClusterSnapshot, MetricsSnapshot]:
+def synthetic(n_nodes: int, n_pods: int, seed: int = 7, load: float = 1.0) -> tuple[ClusterSnapshot, MetricsSnapshot]:
+    """`load` scales pod requests: 1.0 leaves room for a lost zone, 2.0 overcommits the cluster."""
     rnd = random.Random(seed)
     now = 1_800_000_000.0
     nodes = []
@@ -51,7 +52,7 @@ def synthetic(n_nodes: int, n_pods: int, seed: int = 7) -> tuple[ClusterSnapshot
     for w in range(n_wl):
         ns = namespaces[w % n_ns].name
         is_gpu = w % 80 == 0
-        req = Resources(cpu_m=rnd.randrange(100, 1000, 10), memory=rnd.randrange(256, 4096, 64) << 20, gpu=1 if is_gpu else 0)
+        req = Resources(cpu_m=int(load * rnd.randrange(100, 1000, 10)), memory=int(load * rnd.randrange(256, 4096, 64)) << 20, gpu=1 if is_gpu else 0)
         c = ContainerSpec(name="main", image=f"registry/app{w % 50}:{'latest' if w % 40 == 0 else '1.2.3'}",
                           requests=req, limits=req, liveness=w % 7 != 0, readiness=True)
         name = f"app-{w}"
@@ -116,9 +117,10 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--pods", type=int, default=150_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--load", type=float, default=1.0, help="scale pod requests (2.0: a full cluster, zone loss does not fit)")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    cluster, metrics = synthetic(args.nodes, args.pods)
+    cluster, metrics = synthetic(args.nodes, args.pods, load=args.load)
     print(f"built {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, {len(cluster.workloads)} workloads "
           f"in {time.perf_counter() - t0:.2f}s")
     times, cpu = [], []

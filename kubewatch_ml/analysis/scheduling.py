@@ -110,11 +110,14 @@ class NodeRoom:
     gpu: int
     pods: int
     extended: dict[str, int]
+    cpu_total_m: int = 0  # allocatable, for free shares
+    memory_total: int = 0
 
     def copy(self) -> "NodeRoom":
         """A copy whose free amounts can be consumed (what-ifs) without touching this one."""
         return NodeRoom(self.name, self.zone, self.labels, self.taints, self.unschedulable, self.ready,
-                        self.cpu_m, self.memory, self.gpu, self.pods, dict(self.extended))
+                        self.cpu_m, self.memory, self.gpu, self.pods, dict(self.extended),
+                        self.cpu_total_m, self.memory_total)
 
 
 def node_rooms(cluster: ClusterSnapshot, alloc: Allocation) -> list[NodeRoom]:
@@ -130,7 +133,7 @@ def node_rooms(cluster: ClusterSnapshot, alloc: Allocation) -> list[NodeRoom]:
             name=n.name, zone=n.zone, labels=n.labels, taints=effective_taints(n),
             unschedulable=n.unschedulable, ready=n.ready == "True",
             cpu_m=a.cpu_m - used.cpu_m, memory=a.memory - used.memory, gpu=a.gpu - used.gpu,
-            pods=a.pods - used.pods, extended=ext,
+            pods=a.pods - used.pods, extended=ext, cpu_total_m=a.cpu_m, memory_total=a.memory,
         ))
     return rooms
 

@@ -13,9 +13,12 @@ from .scheduling import NodeRoom, PodShape, fits_count, node_rooms, static_reaso
 
 SPREAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")  # DaemonSets follow nodes; Jobs finish
 UNPLACED_SHOWN = 20
-# nodes tried per group after the one with the most free binding resource turns out short of another
-# resource; bounds the what-if on a full cluster (beyond them, the group is reported as not fitting)
-SEARCH_LIMIT = 256
+# The what-if is a greedy heuristic with bounded search: per group of identical pods, at most
+# SEARCH_LIMIT of the freest nodes that turn out short of something are tried; per zone, at most
+# SEARCH_BUDGET such misses in all. Once the budget is spent (a cluster with no room), the remaining
+# groups count as unplaced without a search and the summary says the count is an upper bound.
+SEARCH_LIMIT = 64
+SEARCH_BUDGET = 20_000
 
 
 def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, *,
@@ -136,6 +139,8 @@ def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready
     unplaced: list[str] = []
     unplaced_n = 0
     n_pods = cpu = mem = gpu = 0
+    budget = [SEARCH_BUDGET]
+    pools: dict[tuple, NodeRoom] = {}  # per placement, the summed free room (after the budget)
     for shape, n, member_lists in groups:
         n_pods += n
         cpu += n * shape.cpu_m
@@ -145,12 +150,18 @@ def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready
         eligible = eligible_by_placement.get(pl)
         if eligible is None:
             eligible = eligible_by_placement[pl] = [r for r in remaining if static_reason(shape, r) is None]
-        dim = _binding_dim(shape)
-        heap = heaps.get((pl, dim))
+        key = _gpu_free if shape.gpu else _free_share
+        heap = heaps.get((pl, key))
         if heap is None:
-            heap = heaps[(pl, dim)] = [(-getattr(r, dim), i, r) for i, r in enumerate(eligible)]
+            heap = heaps[(pl, key)] = [(-key(r), i, r) for i, r in enumerate(eligible)]
             heapq.heapify(heap)
-        left = _place(shape, n, heap, dim)
+        if budget[0] > 0:
+            left = _place(shape, n, heap, key, budget)
+        else:
+            pooled = pools.get(pl)
+            if pooled is None:
+                pooled = pools[pl] = _pool(eligible)
+            left = _place_pooled(shape, n, pooled)
         if left:
             unplaced_n += left
             why = "no eligible node (taints/selectors)" if not eligible else _short_of(shape)
@@ -158,9 +169,14 @@ def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready
             unplaced.extend(f"{p.namespace}/{p.name}: {why}" for p in shown)
     nodes_lost = len(cluster.nodes_by_zone.get(zone, ()))
     fits = unplaced_n == 0
+    if fits:
+        room = "the other zones have room for all of them"
+    elif budget[0] > 0:
+        room = f"{unplaced_n} pods find no room"
+    else:
+        room = f"about {unplaced_n} pods find no room (estimate: search budget spent)"
     summary = (f"losing {zone or '(no zone)'}: {nodes_lost} nodes, {n_pods} pods displaced, "
-               f"{len(down)} workloads down; "
-               + ("the other zones have room for all of them" if fits else f"{unplaced_n} pods find no room"))
+               f"{len(down)} workloads down; {room}")
     return ZoneLossImpact(
         key=zone, zone=zone, nodes_lost=nodes_lost, pods_displaced=n_pods, cpu_displaced_m=cpu,
         memory_displaced=mem, gpu_displaced=gpu, workloads_down=tuple(sorted(down)),
@@ -169,33 +185,35 @@ def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready
     )
 
 
-def _binding_dim(shape: PodShape) -> str:
-    if shape.gpu:
-        return "gpu"
-    if shape.cpu_m:
-        return "cpu_m"
-    return "memory" if shape.memory else "pods"
+def _gpu_free(room: NodeRoom) -> float:
+    return room.gpu
 
 
-def _place(shape: PodShape, n: int, heap: list, dim: str) -> int:
-    """Place n pods of a shape, each time on the eligible node with the most free `dim` (like the
-    scheduler's default LeastAllocated scoring); returns how many found no room. The heap holds
-    (-free, i, room) entries that may be stale (free only shrinks): refreshed when they surface."""
-    need = getattr(shape, dim) if dim != "pods" else 1
+def _free_share(room: NodeRoom) -> float:
+    """How free a node is, as the smaller of its free CPU and memory shares (the scheduler's default
+    scoring prefers the least allocated node)."""
+    return min(room.cpu_m / (room.cpu_total_m or 1), room.memory / (room.memory_total or 1))
+
+
+def _place(shape: PodShape, n: int, heap: list, key, budget: list[int]) -> int:
+    """Place n pods of a shape, each time on the eligible node that is freest by `key`; returns how
+    many found no room. The heap holds (-key, i, room) entries that may be stale (free only
+    shrinks): an entry is refreshed when it surfaces, so the top is always exact."""
     left = n
-    aside = []  # nodes with room in `dim` but short of another resource
+    aside = []  # the freest nodes that are still short of something this shape needs
     while left and heap:
-        negf, i, room = heap[0]
-        cur = getattr(room, dim)
-        if -negf != cur:
+        negk, i, room = heap[0]
+        cur = key(room)
+        if -negk != cur:
             heapq.heapreplace(heap, (-cur, i, room))
             continue
-        if cur < need:
-            break  # no node has enough of the binding resource
+        if cur <= 0 or (shape.gpu and cur < shape.gpu):
+            break  # not even the freest node has room
         k = min(left, fits_count(shape, room))
         if not k:
             aside.append(heapq.heappop(heap))
-            if len(aside) >= SEARCH_LIMIT:
+            budget[0] -= 1
+            if len(aside) >= SEARCH_LIMIT or budget[0] <= 0:
                 break
             continue
         room.cpu_m -= k * shape.cpu_m
@@ -205,10 +223,32 @@ def _place(shape: PodShape, n: int, heap: list, dim: str) -> int:
         for name, v in shape.extended:
             room.extended[name] = room.extended.get(name, 0) - k * v
         left -= k
-        heapq.heapreplace(heap, (-getattr(room, dim), i, room))
-    for _negf, i, room in aside:
-        heapq.heappush(heap, (-getattr(room, dim), i, room))
+        heapq.heapreplace(heap, (-key(room), i, room))
+    for _negk, i, room in aside:
+        heapq.heappush(heap, (-key(room), i, room))
     return left
+
+
+def _pool(eligible: list[NodeRoom]) -> NodeRoom:
+    """The eligible nodes' free room summed into one (what remains when searching is too costly)."""
+    ext: dict[str, int] = {}
+    for r in eligible:
+        for k, v in r.extended.items():
+            ext[k] = ext.get(k, 0) + max(0, v)
+    return NodeRoom("(pooled)", "", {}, (), False, True, sum(max(0, r.cpu_m) for r in eligible),
+                    sum(max(0, r.memory) for r in eligible), sum(max(0, r.gpu) for r in eligible),
+                    sum(max(0, r.pods) for r in eligible), ext)
+
+
+def _place_pooled(shape: PodShape, n: int, pool: NodeRoom) -> int:
+    k = min(n, fits_count(shape, pool))
+    pool.cpu_m -= k * shape.cpu_m
+    pool.memory -= k * shape.memory
+    pool.gpu -= k * shape.gpu
+    pool.pods -= k
+    for name, v in shape.extended:
+        pool.extended[name] = pool.extended.get(name, 0) - k * v
+    return n - k
 
 
 def _short_of(shape: PodShape) -> str:

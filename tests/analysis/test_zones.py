@@ -83,3 +83,23 @@ def test_zone_loss_respects_taints_and_selectors():
     big = [node("gc", "zone-c", gpu=8, taints=[GPU_TAINT])]  # zone-c's GPU node is Ready and has room
     loss2 = {l.zone: l for l in zone_view(_cluster(extra_nodes=big)).losses}["zone-a"]
     assert loss2.fits and loss2.unplaced == ()
+
+
+def _fragmented():
+    nodes = [node("a1", "zone-a", cpu_m=4000), node("b1", "zone-b", cpu_m=1000), node("b2", "zone-b", cpu_m=1000)]
+    pods = [pod(f"w-{i}", "web", "a1", cpu_m=600, memory=1 << 20) for i in range(4)]
+    return ClusterSnapshot.build(100.0, nodes=nodes, pods=pods)
+
+
+def test_zone_loss_greedy_placement_sees_fragmentation():
+    loss = {l.zone: l for l in zone_view(_fragmented()).losses}["zone-a"]
+    assert loss.pods_displaced == 4 and loss.unplaced_pods == 2  # one 600m pod per 1000m node
+    assert loss.summary.endswith("2 pods find no room")
+
+
+def test_zone_loss_estimate_once_the_search_budget_is_spent(monkeypatch):
+    from kubewatch_ml.analysis import zones
+    monkeypatch.setattr(zones, "SEARCH_BUDGET", 0)  # no search at all: summed free room only
+    loss = {l.zone: l for l in zone_view(_fragmented()).losses}["zone-a"]
+    assert loss.unplaced_pods == 1  # 2000m pooled takes 3 of the 600m pods
+    assert "about 1 pods find no room (estimate" in loss.summary
