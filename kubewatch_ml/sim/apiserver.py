@@ -105,6 +105,10 @@ class _Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that hangs up mid-handshake or mid-stream is routine; never print to the user's terminal
+        log.debug("sim apiserver: connection from %s ended with an error", client_address, exc_info=True)
+
 
 class ApiServer:
     def __init__(self, store: ObjectStore, host: str = "127.0.0.1", port: int = 0, tls: bool = False,
@@ -511,8 +515,14 @@ class ApiServer:
             emit("BOOKMARK", {"kind": info.kind, "apiVersion": info.api_version, "metadata": md})
 
         try:
-            if initial:
+            # with a selector, objects move in and out of view: a watch tracks what its client holds
+            # and turns a move out into DELETED and a move in into ADDED, as the real watch cache does
+            selected: set | None = None
+            if initial or pred is not None:
                 items, rv, _ = store.page(info.resource, ns or None, None, 0, pred)
+                if pred is not None:
+                    selected = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in items}
+            if initial:
                 for o in items:
                     emit("ADDED", encode(o))
                 if bookmarks and params.get("sendInitialEvents") == "true":
@@ -530,10 +540,20 @@ class ApiServer:
                     emit("ERROR", e.status())
                     break
                 for ev in events:
-                    if matches(ev.obj):
-                        emit(ev.type, encode(ev.obj))
-                        last_sent = time.monotonic()
                     rv = ev.rv
+                    type_ = ev.type if matches(ev.obj) else None
+                    if selected is not None:
+                        key = (ev.obj["metadata"].get("namespace", ""), ev.obj["metadata"]["name"])
+                        held = key in selected
+                        if type_ is None or type_ == "DELETED":
+                            type_ = "DELETED" if held else None
+                            selected.discard(key)
+                        else:
+                            type_ = "MODIFIED" if held else "ADDED"
+                            selected.add(key)
+                    if type_ is not None:
+                        emit(type_, encode(ev.obj))
+                        last_sent = time.monotonic()
                 left = deadline - time.monotonic()
                 if left <= 0 or drop:
                     break

@@ -327,3 +327,24 @@ def test_fault_drop_watches_ends_streams_early(api, http, store):
     t0 = time.monotonic()
     ev = _watch_lines(api, f"/api/v1/pods?watch=1&resourceVersion={store.resource_version}&timeoutSeconds=1")
     assert ev == [] and time.monotonic() - t0 >= 0.9
+
+
+def test_selector_watch_sees_objects_move_in_and_out(api, store):
+    import copy
+    rv = store.resource_version
+
+    def move():
+        pod = copy.deepcopy(store.get("pods", "ml-dev", "train-llm-0-abcde"))
+        pod["spec"]["nodeName"] = "cpu-a-1"  # moves into the view
+        store.replace("pods", pod)
+        pod = copy.deepcopy(store.get("pods", "ml-prod", "web-7d4b9c-x0k2p"))
+        pod["metadata"]["labels"]["extra"] = "1"  # stays in view
+        store.replace("pods", pod)
+        pod = copy.deepcopy(store.get("pods", "ml-prod", "web-7d4b9c-z2k2p"))
+        pod["spec"]["nodeName"] = "cpu-b-1"  # moves out of the view
+        store.replace("pods", pod)
+
+    ev = _watch_lines(api, f"/api/v1/pods?watch=1&resourceVersion={rv}&timeoutSeconds=1"
+                           "&fieldSelector=spec.nodeName%3Dcpu-a-1", during=move)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in ev] == [
+        ("ADDED", "train-llm-0-abcde"), ("MODIFIED", "web-7d4b9c-x0k2p"), ("DELETED", "web-7d4b9c-z2k2p")]
