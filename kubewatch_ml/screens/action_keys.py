@@ -17,7 +17,7 @@ from textual.message import Message
 
 from ..actions import validation as v
 from ..actions.plan import ActionFailed, ActionPlan, ActionResult, ObjectRef, send
-from ..actions.session import ActionSession
+from ..actions.session import ActionRefused, ActionSession
 from ..errors import UserError
 from .action_confirm import ConfirmActionScreen, ScaleChoiceScreen
 from .action_drain import DrainScreen
@@ -165,6 +165,14 @@ class ActionKeys:
         except UserError as e:  # validation, refusal, 404, server said no: one line, never a traceback
             self.notify(str(e), severity="error", timeout=10)  # type: ignore[attr-defined]
 
+    async def _permit(self, session: ActionSession, action: str, ref: ObjectRef) -> None:
+        """Ask (or use the cached answer) before any input is asked for; refuse with the reason."""
+        ok, why = await asyncio.to_thread(session.guard.allowed, action, ref)
+        self.refresh_bindings()  # type: ignore[attr-defined]
+        if not ok:
+            session.audit.record(action, str(ref), "refused", why)
+            raise ActionRefused(f"{action} not allowed: {why}")
+
     def _report(self, res: ActionResult) -> None:
         self.notify(res.message, severity="information" if res.ok else "error", timeout=8 if res.ok else 12)  # type: ignore[attr-defined]
 
@@ -224,6 +232,7 @@ class ActionKeys:
 
     async def _label_flow(self, name: str) -> None:
         session = self.action_session()
+        await self._permit(session, "label", ObjectRef("Node", name))
         labels = ((await self._node_json(session, name)).get("metadata") or {}).get("labels") or {}
         choices = [f"{k}=" if k not in labels else f"{k}={labels[k]}" for k in v.SUGGESTED_LABEL_KEYS]
         choices += [f"{k}={val}" for k, val in sorted(labels.items()) if not v.reserved_key_error(k)]
@@ -248,6 +257,7 @@ class ActionKeys:
 
     async def _taint_flow(self, name: str) -> None:
         session = self.action_session()
+        await self._permit(session, "taint", ObjectRef("Node", name))
         taints = ((await self._node_json(session, name)).get("spec") or {}).get("taints") or []
         current = [str(v.TaintSpec(t.get("key", ""), t.get("value", "") or "", t.get("effect", ""))) for t in taints]
         choices = list(v.SUGGESTED_TAINTS) + [f"{t.get('key')}:{t.get('effect')}-" for t in taints]
@@ -302,6 +312,7 @@ class ActionKeys:
     async def _scale_flow(self, sel: ObjectRef) -> None:
         session = self.action_session()
         target, current = await asyncio.to_thread(resolve_scale_target, session.conn, sel)
+        await self._permit(session, "scale", target)
 
         def check(text: str) -> str | None:
             try:
