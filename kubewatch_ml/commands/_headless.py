@@ -37,6 +37,9 @@ def add_source_args(p, *, recording: bool = True) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     add_connection_args(p)
     add_metrics_args(p)
+    p.add_argument("--no-metrics", action="store_true",
+                   help="read no metrics at all (the metric columns say 'unavailable'); for very large "
+                        "clusters without Prometheus, where scraping kube-state-metrics directly is slow")
 
 
 class Progress:
@@ -135,7 +138,7 @@ def gather(args, progress: Progress) -> Moment:
     if getattr(args, "at", None):
         raise UserError("--at needs --from RECORDING")
     with cluster_settings(args, progress) as (settings, source):
-        cluster, metrics = read_live(settings, progress)
+        cluster, metrics = read_live(settings, progress, use_metrics=not getattr(args, "no_metrics", False))
     progress("analysing…")
     frame = build_frame(cluster, metrics, cluster.taken_at or time.time())
     return Moment(cluster, metrics, frame.analysis, source)
@@ -149,7 +152,7 @@ def _is_json(path: str) -> bool:
         return False  # Recording.open says what is wrong
 
 
-def read_live(settings: Settings, progress: Progress):
+def read_live(settings: Settings, progress: Progress, use_metrics: bool = True):
     """One-shot: paged lists of every kind (no watches), then one metrics fetch."""
     from ..sources.kube import connect
 
@@ -162,7 +165,12 @@ def read_live(settings: Settings, progress: Progress):
         progress(f"connected to {conn.info.server} ({conn.info.context or 'in-cluster'})")
         cluster = load_snapshot(conn, namespace=settings.kube.namespace, on_progress=progress.kinds)
         progress(f"listed {len(cluster.nodes):,} nodes, {len(cluster.pods):,} pods; fetching metrics…")
-        metrics_src = open_metrics(settings.metrics, conn)
+        if use_metrics:
+            metrics_src = open_metrics(settings.metrics, conn)
+        else:
+            from ..sources.metrics import NoMetrics
+
+            metrics_src = NoMetrics("--no-metrics")
         try:
             metrics = metrics_src.fetch(cluster.taken_at or time.time())
         finally:

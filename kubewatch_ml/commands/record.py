@@ -37,7 +37,7 @@ def run(args) -> int:
     try:
         with cluster_settings(args, progress) as (settings, _source):
             record_loop(settings, lambda: Recording.create(args.file, retention), args.interval, args.count,
-                        args.sync_timeout, progress, stop)
+                        args.sync_timeout, progress, stop, no_metrics=args.no_metrics)
     except KeyboardInterrupt:
         pass
     finally:
@@ -48,7 +48,7 @@ def run(args) -> int:
 
 
 def record_loop(settings, open_recording, interval: float, count: int, sync_timeout: float, progress: Progress,
-                stop: threading.Event) -> int:
+                stop: threading.Event, no_metrics: bool = False) -> int:
     """Watch the cluster (one list, then watches) and append a frame every `interval` seconds."""
     from ..sources.kube import connect
     from ._headless import built
@@ -58,7 +58,12 @@ def record_loop(settings, open_recording, interval: float, count: int, sync_time
         from ..sources.metrics import open_metrics
         from ..store import ClusterStore
     store = ClusterStore(conn)
-    metrics = open_metrics(settings.metrics, conn)
+    if no_metrics:
+        from ..sources.metrics import NoMetrics
+
+        metrics = NoMetrics("--no-metrics")
+    else:
+        metrics = open_metrics(settings.metrics, conn)
     written = 0
     rec = None
     try:

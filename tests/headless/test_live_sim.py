@@ -128,3 +128,11 @@ def test_demo_flag_runs_an_in_process_simulator(monkeypatch, tmp_path, capsys):
     code = main(["triage", "--demo", "-q", "--fail-on", "critical"])
     text = capsys.readouterr().out
     assert text.rstrip().endswith(f"exit {code} (fail-on critical)")
+
+
+def test_no_metrics_reads_only_the_api(sim, capsys):
+    assert main(["snapshot", "--kubeconfig", str(sim.kubeconfig_path), "--no-metrics", "-q", "--view", "gpus"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["metrics"]["source"] == "none"
+    assert all(v.startswith("unavailable: --no-metrics") for v in doc["metrics"]["areas"].values())
+    assert doc["views"]["gpu_nodes"]["rows"] and all(r["util_avg"] is None for r in doc["views"]["gpu_nodes"]["rows"])
