@@ -6,6 +6,7 @@ mimics the scheduler's FitError ("0/40 nodes are available: 3 Insufficient cpu, 
 """
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass
 
@@ -207,6 +208,57 @@ def fit_summary(total_nodes: int, counts: Counter) -> str:
     return f"0/{total_nodes} nodes are available: " + ", ".join(parts) + "."
 
 
+class _FreeIndex:
+    """The nodes that pass a placement's static filters, sorted by each free resource: NodeResourcesFit's
+    per-resource counts become bisections, and only nodes with enough of the scarcest resource the
+    pod needs are checked in full (many distinct pending pods stay cheap on big clusters)."""
+
+    def __init__(self, rooms: list[NodeRoom]):
+        self.rooms = rooms
+        self._sorted: dict[str, tuple[list[int], list[NodeRoom]]] = {}
+
+    def _by(self, resource: str) -> tuple[list[int], list[NodeRoom]]:
+        got = self._sorted.get(resource)
+        if got is None:
+            if resource in ("pods", "cpu_m", "memory", "gpu"):
+                pairs = sorted((getattr(r, resource), i) for i, r in enumerate(self.rooms))
+            else:
+                pairs = sorted((r.extended.get(resource, 0), i) for i, r in enumerate(self.rooms))
+            got = self._sorted[resource] = ([v for v, _ in pairs], [self.rooms[i] for _, i in pairs])
+        return got
+
+    def fit(self, shape: PodShape, counts: Counter, shown: int) -> tuple[list[NodeRoom], int]:
+        """Adds every insufficient resource to `counts` (per node: the scheduler reports them all);
+        returns up to `shown` nodes the pod fits now (freest first) and how many it fits in all."""
+        needs = [("pods", 1, TOO_MANY_PODS)]
+        for attr, need, reason in (("cpu_m", shape.cpu_m, "Insufficient cpu"), ("memory", shape.memory, "Insufficient memory"),
+                                   ("gpu", shape.gpu, "Insufficient nvidia.com/gpu")):
+            if need > 0:
+                needs.append((attr, need, reason))
+        needs.extend((k, v, f"Insufficient {k}") for k, v in shape.extended)
+        candidates: list[NodeRoom] = self.rooms
+        shorts: list[list[NodeRoom]] = []  # per resource, the nodes short of it
+        for resource, need, reason in needs:
+            values, rooms = self._by(resource)
+            short = bisect.bisect_left(values, need)
+            if short:
+                counts[reason] += short
+                shorts.append(rooms[:short])
+            if len(values) - short < len(candidates):
+                candidates = rooms[short:]
+        if len(candidates) <= sum(len(x) for x in shorts):  # few nodes have room: check them in full
+            fitting = [r for r in reversed(candidates) if not resource_reasons(shape, r)]
+            return fitting[:shown], len(fitting)
+        blocked = {id(r) for x in shorts for r in x}  # most nodes have room: count the others out
+        out = []
+        for r in reversed(candidates):
+            if id(r) not in blocked:
+                out.append(r)
+                if len(out) == shown:
+                    break
+        return out, len(self.rooms) - len(blocked)
+
+
 def why_pending(cluster: ClusterSnapshot, metrics=None, now: float | None = None, *,
                 alloc: Allocation | None = None, rooms: list[NodeRoom] | None = None) -> PendingView:
     """For each Pending pod not bound to a node: the nodes that would fit, and why the others don't.
@@ -215,7 +267,7 @@ def why_pending(cluster: ClusterSnapshot, metrics=None, now: float | None = None
     rooms = rooms if rooms is not None else node_rooms(cluster, alloc)
     now = cluster.taken_at if now is None else now
     cache: dict[PodShape, tuple[tuple[str, ...], int, Counter]] = {}
-    static: dict[tuple, tuple[Counter, list[NodeRoom]]] = {}  # placement -> (reasons, nodes passing)
+    static: dict[tuple, tuple[Counter, _FreeIndex]] = {}  # placement -> (reasons, nodes passing)
     rows = []
     for p in alloc.pending:
         shape = PodShape.of(p)
@@ -232,20 +284,10 @@ def why_pending(cluster: ClusterSnapshot, metrics=None, now: float | None = None
                         passing.append(room)
                     else:
                         st_counts[r] += 1
-                st = static[pl] = (st_counts, passing)
+                st = static[pl] = (st_counts, _FreeIndex(passing))
             counts = Counter(st[0])
-            fitting: list[str] = []
-            cpu, mem, gpu, ext = shape.cpu_m, shape.memory, shape.gpu, shape.extended
-            for room in st[1]:
-                if room.pods >= 1 and cpu <= room.cpu_m and mem <= room.memory and gpu <= room.gpu and not ext:
-                    fitting.append(room.name)  # the common case, without building a reason list
-                    continue
-                reasons = resource_reasons(shape, room)
-                if reasons:
-                    counts.update(reasons)
-                else:
-                    fitting.append(room.name)
-            hit = cache[shape] = (tuple(fitting[:FITTING_NODES_SHOWN]), len(fitting), counts)
+            fitting, fit_n = st[1].fit(shape, counts, FITTING_NODES_SHOWN)
+            hit = cache[shape] = (tuple(r.name for r in fitting), fit_n, counts)
         fitting_t, fit_count, counts = hit
         top = top_controller(p, cluster.workloads)
         sched_msg = next((c.message for c in p.conditions if c.type == "PodScheduled" and c.status != "True"), "")

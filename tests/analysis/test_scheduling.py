@@ -101,3 +101,37 @@ def test_fitting_pod_with_anti_affinity_says_what_is_not_modelled():
     assert rows["spread-0"].fit_count == 2  # cpu-1, cpu-2 (cpu-3 has no pod slot left)
     assert "topology spread are not evaluated" in rows["spread-0"].summary
     assert rows["plain-0"].summary == "2/8 nodes would fit now (the scheduler may not have retried yet)"
+
+
+def test_indexed_counts_match_a_per_node_evaluation():
+    """why_pending counts by bisection; a plain per-node run of the filters must give the same answer."""
+    import random
+    from collections import Counter
+
+    from kubewatch_ml.analysis.allocation import allocation
+    from kubewatch_ml.analysis.scheduling import PodShape, fit_reasons, node_rooms
+
+    rnd = random.Random(5)
+    nodes = [node(f"n{i}", cpu_m=rnd.choice((2000, 4000, 8000)), memory=rnd.choice((4, 8, 16)) * GIB,
+                  gpu=rnd.choice((0, 0, 4)), pods=rnd.choice((3, 110)), unschedulable=rnd.random() < 0.1,
+                  taints=[GPU_TAINT] if rnd.random() < 0.2 else [], labels={"pool": rnd.choice(("a", "b"))},
+                  extended={MIG: rnd.choice((0, 2))}) for i in range(60)]
+    running = [pod(f"r{i}", "x", f"n{rnd.randrange(60)}", cpu_m=rnd.randrange(100, 3000), memory=rnd.randrange(1, 6) * GIB)
+               for i in range(120)]
+    pending = [pod(f"p{i}", "y", phase="Pending", cpu_m=rnd.choice((0, 100, 1500, 5000)), memory=rnd.choice((0, GIB, 10 * GIB)),
+                   gpu=rnd.choice((0, 1, 8)), extended={MIG: 1} if rnd.random() < 0.2 else None,
+                   tolerations=[GPU_TOLERATION] if rnd.random() < 0.5 else [],
+                   node_selector={"pool": "a"} if rnd.random() < 0.3 else None) for i in range(80)]
+    c = ClusterSnapshot.build(0.0, nodes=nodes, pods=running + pending)
+    rooms = node_rooms(c, allocation(c))
+    for row in why_pending(c, None, 0.0).rows:
+        shape = PodShape.of(next(p for p in pending if p.name == row.name))
+        expected: Counter = Counter()
+        fits = 0
+        for room in rooms:
+            reasons = fit_reasons(shape, room)
+            expected.update(reasons)
+            fits += not reasons
+        assert {r.reason: r.nodes for r in row.reasons} == dict(expected), row.name
+        assert row.fit_count == fits, row.name
+        assert len(row.fitting_nodes) == min(fits, 20)
