@@ -248,6 +248,8 @@ class Recording:
             raise UserError(f"cannot record to {p}: it is a directory", EXIT_OUTPUT)
         if not p.parent.exists():
             raise UserError(f"cannot record to {p}: directory {p.parent} does not exist", EXIT_OUTPUT)
+        if p.exists() and p.stat().st_size > 0:
+            Recording.open(p).close()  # an existing file must be one of ours: never write into another database
         try:
             db = sqlite3.connect(str(p), check_same_thread=False, timeout=10)
             db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect on a new file: deletes give space back

@@ -83,6 +83,11 @@ def test_bad_inputs_are_one_line_user_errors(tmp_path):
     sqlite3.connect(other).execute("CREATE TABLE x (a)").connection.close()
     with pytest.raises(UserError):
         Recording.open(other)
+    for foreign in (junk, other):  # never write into a file that is not a recording
+        before = foreign.read_bytes()
+        with pytest.raises(UserError, match="not a"):
+            Recording.create(foreign)
+        assert foreign.read_bytes() == before
     with pytest.raises(UserError) as e:
         Recording.create(tmp_path / "nodir" / "r.db")
     assert e.value.exit_code == 4
