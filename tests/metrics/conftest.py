@@ -38,6 +38,7 @@ def world():
 @pytest.fixture
 def exporters(world):
     with ExporterServer(world.store, world.telemetry) as exp:
+        exp.cpu_smoother = None  # tests move counters explicitly (world.tick) and read them exactly
         yield exp
 
 
@@ -52,6 +53,8 @@ def prom_env(tmp_path_factory):
     w = World()
     w.start_ticking(0.1)
     exp = ExporterServer(w.store, w.telemetry).start()
+    # the world's counters already move every 0.1 s; the smoother (for the sim's 15 s steps) is unit-tested
+    exp.cpu_smoother = None
     prom = PrometheusServer(exp.urls, tmp_path_factory.mktemp("prom"), scrape_interval=1, binary=binary)
     try:
         prom.start()
