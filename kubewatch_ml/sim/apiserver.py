@@ -367,7 +367,8 @@ class ApiServer:
         ct = (h.headers.get("Content-Type") or "").split(";")[0].strip()
         call = verbs.Call(self.store, info, route.namespace, route.name, route.subresource, params, body, ct,
                           identity, self.on_write)
-        if ct == verbs.PROTOBUF and route.subresource != "eviction" and info.resource != "selfsubjectaccessreviews":
+        if ct == verbs.PROTOBUF and route.subresource != "eviction" and info.resource not in (
+                "selfsubjectaccessreviews", "selfsubjectrulesreviews"):
             raise ApiError(415, "UnsupportedMediaType",
                            f'the body of the request was in an unknown format - accepted media types include: '
                            f'application/json, application/yaml')
@@ -375,6 +376,8 @@ class ApiServer:
             return self._list(h, route, params, verb == "watch")
         if info.resource == "selfsubjectaccessreviews":
             return self._send_json(h, *verbs.access_review(call))
+        if info.resource == "selfsubjectrulesreviews":
+            return self._send_json(h, *verbs.rules_review(call))
         if route.subresource == "eviction":
             try:
                 return self._send_json(h, *verbs.evict(call))

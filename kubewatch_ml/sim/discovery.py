@@ -13,6 +13,10 @@ Obj = dict[str, Any]
 SECRETS = KindInfo("secrets", "Secret", "", "v1", True, "secret", (), ("create", "delete", "deletecollection", "get",
                                                                        "list", "patch", "update", "watch"))
 
+# `kubectl auth can-i --list` asks for the rules it has.
+RULES_REVIEWS = KindInfo("selfsubjectrulesreviews", "SelfSubjectRulesReview", "authorization.k8s.io", "v1", False,
+                         "selfsubjectrulesreview", (), ("create",))
+
 SUBRESOURCES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     # name -> (group, version, kind, verbs); "" group/version = same as the parent
     "status": ("", "", "", ("get", "patch", "update")),
@@ -32,7 +36,7 @@ def version_info(git_version: str) -> Obj:
 
 
 def served_kinds() -> tuple[KindInfo, ...]:
-    return KINDS + (SECRETS,)
+    return KINDS + (SECRETS, RULES_REVIEWS)
 
 
 def group_versions() -> dict[str, list[str]]:

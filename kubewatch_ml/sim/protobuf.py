@@ -81,6 +81,18 @@ def decode_ssar(body: bytes) -> dict:
             "metadata": {}, "spec": out_spec}
 
 
+def decode_ssrr(body: bytes) -> dict:
+    """A protobuf SelfSubjectRulesReview (`kubectl auth can-i --list`): spec.namespace only."""
+    try:
+        api_version, kind, raw = unwrap(body)
+        review = fields(raw)
+        spec = fields(review[2][-1]) if 2 in review else {}
+    except (ValueError, IndexError, UnicodeDecodeError) as e:
+        raise ApiError(400, "BadRequest", f"the body of the request could not be decoded as protobuf: {e}") from None
+    return {"kind": kind or "SelfSubjectRulesReview", "apiVersion": api_version or "authorization.k8s.io/v1",
+            "metadata": {}, "spec": {"namespace": _str(spec, 1)}}
+
+
 def decode_eviction(body: bytes) -> dict:
     """A protobuf policy/v1 Eviction: only the target's name/namespace matter (the URL names them too)."""
     try:

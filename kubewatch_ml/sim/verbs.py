@@ -157,7 +157,8 @@ def create(call: Call) -> tuple[int, Obj]:
                            {"name": call.namespace, "kind": "namespaces"})
     for f in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp"):
         md.pop(f, None)
-    md["generation"] = 1 if "spec" in obj else md.get("generation", 1)
+    if "spec" in obj:
+        md["generation"] = 1
     with call.store.lock:
         key_ns = md.get("namespace", "")
         if call.store.get(call.info.resource, key_ns, md["name"]) is not None:
@@ -362,7 +363,8 @@ def _allowed_any(identity: auth.Identity, verb: str, group: str, resource: str, 
 
 
 def rules_review(call: Call) -> tuple[int, Obj]:
-    review = call.json_body() if call.body else {}
+    from .protobuf import decode_ssrr
+    review = decode_ssrr(call.body) if call.content_type == PROTOBUF else (call.json_body() if call.body else {})
     ns = ((review or {}).get("spec") or {}).get("namespace", "")
     rules = [{"verbs": r["verbs"], "apiGroups": r["apiGroups"], "resources": r["resources"]}
              for r in auth.ROLES.get(call.identity.role, ())]

@@ -103,6 +103,9 @@ def test_auth_can_i_and_viewer_forbidden(kubectl, store):
     p = kubectl.run("auth", "can-i", "patch", "nodes", context="sim-viewer", check=False)
     assert p.returncode == 1 and p.stdout.strip() == "no"
     assert kubectl.run("auth", "can-i", "list", "pods", "-A", context="sim-viewer").stdout.strip() == "yes"
+    rules = _rows(kubectl.run("auth", "can-i", "--list", "-n", "ml-dev", context="sim-viewer").stdout)
+    assert ["*.*", "[]", "[]", "[get list watch]"] in rules
+    assert ["*.*", "[]", "[]", "[*]"] in _rows(kubectl.run("auth", "can-i", "--list").stdout)
     before = store.resource_version
     p = kubectl.run("label", "pod", "-n", "ml-prod", "web-7d4b9c-x0k2p", "a=b", context="sim-viewer", check=False)
     assert p.returncode != 0
