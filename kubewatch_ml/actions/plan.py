@@ -215,3 +215,19 @@ def execute(conn: Any, plan: ActionPlan) -> ActionResult:
             msg += f"; already applied to {', '.join(str(a) for a in applied)}"
         return ActionResult(outcome_of(status), msg, tuple(applied))
     return ActionResult("ok", f"{plan.title}: done", tuple(applied))
+
+
+def combine(action: str, plans: list[ActionPlan]) -> ActionPlan:
+    """One confirmation for the same change on several objects (e.g. relabel a node pool)."""
+    if len(plans) == 1:
+        return plans[0]
+    undo = [p.inverse for p in plans if p.inverse is not None]
+    redo = [p.rebuild for p in plans]
+    return ActionPlan(
+        action, tuple(t for p in plans for t in p.targets), tuple(w for p in plans for w in p.writes),
+        tuple(d for p in plans for d in p.diff),
+        {str(p.targets[0]): p.before for p in plans}, {str(p.targets[0]): p.after for p in plans},
+        warnings=tuple(dict.fromkeys(w for p in plans for w in p.warnings)),
+        rebuild=(lambda: combine(action, [r() for r in redo])) if all(redo) else None,
+        inverse=(lambda: combine(action, [u() for u in undo])) if undo else None,
+    )

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from kubewatch_ml.actions import drain as drain_mod, nodes, scale
 from kubewatch_ml.actions.audit import AuditLog
 from kubewatch_ml.actions.guard import Guard
-from kubewatch_ml.actions.plan import ActionFailed, ActionPlan, ActionResult, ObjectRef, execute
+from kubewatch_ml.actions.plan import ActionFailed, ActionPlan, ActionResult, ObjectRef, combine, execute
 from kubewatch_ml.actions.undo import UndoStack
 from kubewatch_ml.actions.validation import InvalidInput, TaintSpec
 from kubewatch_ml.errors import UserError
@@ -53,11 +53,17 @@ class ActionSession:
         return self._plan(action, [f"node/{n}" for n in names],
                           lambda: nodes.plan_cordon(self.conn, names, unschedulable))
 
-    def plan_labels(self, node: str, changes: dict[str, str | None]) -> ActionPlan:
-        return self._plan("label", f"node/{node}", lambda: nodes.plan_labels(self.conn, node, changes))
+    def plan_labels(self, node: str | list[str], changes: dict[str, str | None]) -> ActionPlan:
+        """One node, or several (one confirmation, one write per node)."""
+        names = [node] if isinstance(node, str) else list(node)
+        return self._plan("label", [f"node/{n}" for n in names],
+                          lambda: combine("label", [nodes.plan_labels(self.conn, n, changes) for n in names]))
 
-    def plan_taints(self, node: str, adds: list[TaintSpec] = (), removes: list[tuple[str, str | None]] = ()) -> ActionPlan:
-        return self._plan("taint", f"node/{node}", lambda: nodes.plan_taints(self.conn, node, adds, removes))
+    def plan_taints(self, node: str | list[str], adds: list[TaintSpec] = (),
+                    removes: list[tuple[str, str | None]] = ()) -> ActionPlan:
+        names = [node] if isinstance(node, str) else list(node)
+        return self._plan("taint", [f"node/{n}" for n in names],
+                          lambda: combine("taint", [nodes.plan_taints(self.conn, n, adds, removes) for n in names]))
 
     def plan_drain(self, node: str, force: bool = False, delete_emptydir_data: bool = False) -> ActionPlan:
         return self._plan("drain", f"node/{node}",

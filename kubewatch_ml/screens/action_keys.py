@@ -221,8 +221,8 @@ class ActionKeys:
 
     # ------------------------------------------------------------------ labels / taints
     def action_act_label(self) -> None:
-        if (names := self._need_node()) is not None:
-            self._start("act_label", self._label_flow(names[0]))
+        if (names := self._need_node(use_marks=True)) is not None:
+            self._start("act_label", self._label_flow(names))
 
     async def _node_json(self, session: ActionSession, name: str) -> dict:
         status, doc = await asyncio.to_thread(send, session.conn, "GET", f"/api/v1/nodes/{name}")
@@ -230,8 +230,9 @@ class ActionKeys:
             raise ActionFailed(f"node {name} not found: it was deleted")
         return doc if isinstance(doc, dict) else {}
 
-    async def _label_flow(self, name: str) -> None:
+    async def _label_flow(self, names: list[str]) -> None:
         session = self.action_session()
+        name = names[0]
         await self._permit(session, "label", ObjectRef("Node", name))
         labels = ((await self._node_json(session, name)).get("metadata") or {}).get("labels") or {}
         choices = [f"{k}=" if k not in labels else f"{k}={labels[k]}" for k in v.SUGGESTED_LABEL_KEYS]
@@ -245,18 +246,21 @@ class ActionKeys:
             return None
 
         text = await self.push_screen_wait(ActionInputScreen(  # type: ignore[attr-defined]
-            f"Labels on node {name}", "key=value sets, key- removes; several separated by spaces", check, choices))
+            f"Labels on {_nodes_title(names)}", "key=value sets, key- removes; several separated by spaces",
+            check, choices))
         if text is None:
             return
-        plan = await asyncio.to_thread(session.plan_labels, name, v.parse_label_changes(text))
-        await self._confirm_and_apply(session, plan)
+        plan = await asyncio.to_thread(session.plan_labels, names, v.parse_label_changes(text))
+        if (await self._confirm_and_apply(session, plan)) is not None:
+            self._marked = []
 
     def action_act_taint(self) -> None:
-        if (names := self._need_node()) is not None:
-            self._start("act_taint", self._taint_flow(names[0]))
+        if (names := self._need_node(use_marks=True)) is not None:
+            self._start("act_taint", self._taint_flow(names))
 
-    async def _taint_flow(self, name: str) -> None:
+    async def _taint_flow(self, names: list[str]) -> None:
         session = self.action_session()
+        name = names[0]
         await self._permit(session, "taint", ObjectRef("Node", name))
         taints = ((await self._node_json(session, name)).get("spec") or {}).get("taints") or []
         current = [str(v.TaintSpec(t.get("key", ""), t.get("value", "") or "", t.get("effect", ""))) for t in taints]
@@ -270,13 +274,14 @@ class ActionKeys:
             return None
 
         hint = ("key=value:Effect adds (NoSchedule | PreferNoSchedule | NoExecute), key- or key:Effect- removes"
-                + (f"\nnow: {', '.join(current)}" if current else "\nnow: no taints"))
-        text = await self.push_screen_wait(ActionInputScreen(f"Taints on node {name}", hint, check, choices))  # type: ignore[attr-defined]
+                + (f"\nnow on {name}: {', '.join(current) or 'no taints'}"))
+        text = await self.push_screen_wait(ActionInputScreen(f"Taints on {_nodes_title(names)}", hint, check, choices))  # type: ignore[attr-defined]
         if text is None:
             return
         adds, removes = v.parse_taint_changes(text)
-        plan = await asyncio.to_thread(session.plan_taints, name, adds, removes)
-        await self._confirm_and_apply(session, plan)
+        plan = await asyncio.to_thread(session.plan_taints, names, adds, removes)
+        if (await self._confirm_and_apply(session, plan)) is not None:
+            self._marked = []
 
     # ------------------------------------------------------------------ drain
     def action_act_drain(self) -> None:
@@ -350,6 +355,10 @@ class ActionKeys:
             self.notify("nothing to undo in this session")  # type: ignore[attr-defined]
             return
         await self._confirm_and_apply(session, plan, note=f"undo: {plan.extra['undo_of'].title}")
+
+
+def _nodes_title(names: list[str]) -> str:
+    return f"node {names[0]}" if len(names) == 1 else f"{len(names)} nodes ({', '.join(names[:3])}{' ...' if len(names) > 3 else ''})"
 
 
 def resolve_scale_target(conn: Any, sel: ObjectRef) -> tuple[ObjectRef, int]:

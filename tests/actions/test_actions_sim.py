@@ -228,3 +228,25 @@ def test_readonly_no_write_leaves_the_process(cluster, counting_proxy, tmp_path)
     assert counts["GET"] >= 1  # the proxy is in the path
     assert sum(v for k, v in counts.items() if k != "GET") == 0, counts
     conn.close()
+
+
+def test_relabel_a_pool_of_nodes_in_one_change_and_undo(session, admin_conn):
+    plan = session.plan_labels(["kw-gpu-a", "kw-gpu-b"], {"pool": "h100-pool"})
+    assert len(plan.writes) == 2 and {d.split(":")[0] for d in plan.diff} == {"node kw-gpu-a", "node kw-gpu-b"}
+    assert session.apply(plan).ok
+    assert {_node(admin_conn, n)["metadata"]["labels"]["pool"] for n in ("kw-gpu-a", "kw-gpu-b")} == {"h100-pool"}
+    assert session.apply(session.plan_undo()).ok
+    assert {_node(admin_conn, n)["metadata"]["labels"]["pool"] for n in ("kw-gpu-a", "kw-gpu-b")} == {"a100"}
+
+
+def test_scale_statefulset(session, admin_conn):
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "nb", "namespace": NS},
+           "spec": {"replicas": 1, "serviceName": "nb", "selector": {"matchLabels": {"app": "nb"}},
+                    "template": {"metadata": {"labels": {"app": "nb"}},
+                                 "spec": {"containers": [{"name": "m", "image": "jupyter/base-notebook:2024-10-07"}]}}}}
+    assert admin_conn.request("POST", f"/apis/apps/v1/namespaces/{NS}/statefulsets", body=sts,
+                              content_type="application/json").status == 201
+    plan = session.plan_scale(ObjectRef("StatefulSet", "nb", NS), 0)
+    assert plan.writes[0].path.endswith("/statefulsets/nb/scale") and "0 replicas stops every pod" in " ".join(plan.warnings)
+    assert session.apply(plan).ok
+    assert _get(admin_conn, f"/apis/apps/v1/namespaces/{NS}/statefulsets/nb")["spec"]["replicas"] == 0
