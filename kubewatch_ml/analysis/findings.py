@@ -9,11 +9,10 @@ from __future__ import annotations
 from ..metrics_snapshot import MetricsSnapshot
 from ..model import ContainerSpec, GPU_RESOURCE
 from ..snapshot import ClusterSnapshot
-from .allocation import Allocation, is_prod
-from .gpus import has_gpu_toleration
+from .allocation import Allocation, is_prod, requests_of
 from .models import (SEVERITY_RANK, Finding, GpuView, HpaState, HpaView, PendingView, ProbeView, QuotaLevel,
                      QuotaView, Severity, ZoneView)
-from .scheduling import requirement_matches
+from .scheduling import requirement_matches, tolerates
 from .registry import BY_ID, REGISTRY, RESERVED_IDLE_MIN_M, RESERVED_IDLE_RATIO, FindingDef, render_findings_doc
 
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
@@ -89,15 +88,24 @@ def _gpu_findings(out, g: GpuView, cluster: ClusterSnapshot) -> None:
                    impact=1.0, suffix=d.key)
             if d.xid:
                 _f(out, "KW-G002", "Node", "", d.node, f"{label} ({d.uuid}) reported XID {d.xid}", impact=1.0, suffix=d.key)
-    gpu_taints = {t.key for n in cluster.nodes.values() for t in n.taints
+    gpu_taints = {t for n in cluster.nodes.values() for t in n.taints
                   if t.key == GPU_RESOURCE and t.effect in ("NoSchedule", "NoExecute")}
-    if gpu_taints:
-        for (kind, ns, name), w in cluster.workloads.items():
-            if kind not in TEMPLATE_KINDS or _owned_by_controller(w):
-                continue
-            if any(c.requests.gpu > 0 or c.limits.gpu > 0 for c in w.containers) and not has_gpu_toleration(w.tolerations):
-                _f(out, "KW-G003", kind, ns, name, f"{kind} {ns}/{name} requests GPUs but does not tolerate the nvidia.com/gpu taint",
-                   impact=w.replicas)
+    if not gpu_taints:
+        return
+
+    def untolerated(tolerations) -> bool:
+        return any(not tolerates(tolerations, t) for t in gpu_taints)
+
+    for (kind, ns, name), w in cluster.workloads.items():
+        if kind not in TEMPLATE_KINDS or _owned_by_controller(w):
+            continue
+        if any(c.requests.gpu > 0 or c.limits.gpu > 0 for c in w.containers) and untolerated(w.tolerations):
+            _f(out, "KW-G003", kind, ns, name, f"{kind} {ns}/{name} requests GPUs but does not tolerate the nvidia.com/gpu taint",
+               impact=w.replicas)
+    for p in cluster.pods.values():  # bare pods have no template to report through
+        if p.owner is None and not p.terminated and requests_of(p).gpu > 0 and untolerated(p.tolerations):
+            _f(out, "KW-G003", "Pod", p.namespace, p.name, f"pod {p.namespace}/{p.name} requests GPUs but does not tolerate "
+               "the nvidia.com/gpu taint", impact=1.0)
 
 
 def _owned_by_controller(w) -> bool:

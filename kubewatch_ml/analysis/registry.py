@@ -46,7 +46,7 @@ REGISTRY: tuple[FindingDef, ...] = (
                "DCGM_FI_DEV_XID_ERRORS > 0", weight=10),
     FindingDef("KW-G003", S.WARNING, "gpus", "GPU pod without the GPU toleration",
                "Add the toleration nvidia.com/gpu (Exists, NoSchedule) or enable ExtendedResourceToleration", "", None,
-               "workload template requests GPUs, tolerates no nvidia.com/gpu taint, while GPU nodes carry one", weight=2),
+               "a workload template (or bare pod) requests GPUs but does not tolerate the nvidia.com/gpu taint(s) the nodes carry", weight=2),
     FindingDef("KW-G004", S.WARNING, "pending", "Pod pending for GPUs",
                "See why-pending: free GPUs, taints, selectors; cordoned or NotReady GPU nodes", "", S.CRITICAL,
                "Pending, unscheduled pod requesting nvidia.com/gpu or MIG slices", weight=10),

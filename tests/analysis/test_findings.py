@@ -75,17 +75,20 @@ def test_practices():
         NOW, nodes=[node("g", gpu=8, taints=[GPU_TAINT]), node("n")],
         namespaces=[Namespace(name="shop-prod", uid="1"), Namespace(name="dev", uid="2", labels={"env": "dev"})],
         workloads=[one, one_rs, many, many_rs, guarded, guarded_rs, lat, lat_rs, nothing, nothing_rs, train, train_rs, tolerant, tolerant_rs],
-        pods=[pod("x", "shop-prod", "n", owner=rs_owner("many", "shop-prod")), pod("y", "dev", "n", owner=rs_owner("lat", "dev"))],
+        pods=[pod("x", "shop-prod", "n", owner=rs_owner("many", "shop-prod")), pod("y", "dev", "n", owner=rs_owner("lat", "dev")),
+              pod("debug", "dev", phase="Pending", gpu=1, containers=(bare,)),  # bare pod, no toleration
+              pod("debug-ok", "dev", phase="Pending", gpu=1, tolerations=[GPU_TOLERATION])],
         pdbs=[pdb], network_policies=[NetworkPolicy(uid="np", name="deny", namespace="shop-prod")],
     )
     r = analyze(c, None, NOW)
     assert ids(r, "KW-W001") == [("Deployment", "shop-prod", "one")]
     assert ids(r, "KW-W003") == [("Deployment", "shop-prod", "many")]  # "guarded" has a PDB; "one" is W001
-    assert ids(r, "KW-C004") == [("Deployment", "dev", "lat"), ("Deployment", "dev", "nothing")]
-    assert ids(r, "KW-C001") == [("Deployment", "dev", "nothing")]
-    assert ids(r, "KW-C003") == [("Deployment", "dev", "nothing")]
-    assert ids(r, "KW-G003") == [("Deployment", "dev", "train")]
+    assert ids(r, "KW-C004") == [("Deployment", "dev", "lat"), ("Deployment", "dev", "nothing"), ("Pod", "dev", "debug")]
+    assert ids(r, "KW-C001") == [("Deployment", "dev", "nothing"), ("Pod", "dev", "debug")]
+    assert ids(r, "KW-C003") == [("Deployment", "dev", "nothing"), ("Pod", "dev", "debug")]
+    assert ids(r, "KW-G003") == [("Deployment", "dev", "train"), ("Pod", "dev", "debug")]
     assert ids(r, "KW-W004") == [("Namespace", "", "dev")]  # shop-prod has a NetworkPolicy
+    assert ("Pod", "dev", "debug") in ids(r, "KW-C004")  # bare pods' containers are checked too
     assert not any(f.kind == "ReplicaSet" for f in r.findings)  # reported through their Deployment
 
 
