@@ -80,6 +80,8 @@ def _qty(v: int, unit: str) -> str:
 
 def _gpu_findings(out, g: GpuView, cluster: ClusterSnapshot) -> None:
     for n in g.rows:
+        if n.product and n.allocatable == 0 and not any(m.allocatable for m in n.mig):
+            _f(out, "KW-G005", "Node", "", n.node, f"node {n.node} ({n.product}) has 0 allocatable GPUs", impact=1.0)
         for d in n.devices:
             label = f"GPU {d.gpu}" + (f" ({d.mig_profile})" if d.mig_profile else "")
             if d.idle:

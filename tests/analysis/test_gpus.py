@@ -91,3 +91,12 @@ def test_gpu_given_only_as_a_limit_counts_as_requested():
     rows = {r.node: r for r in gpu_view(c, None).rows}
     assert rows["m1"].mig[0].requested == 1 and rows["m1"].pods[0].mig == ((MIG, 1),)
     assert rows["g1"].requested == 2 and rows["g1"].free == 6
+
+
+def test_gpu_node_without_allocatable_gpus_is_a_finding():
+    from kubewatch_ml.analysis import analyze
+    c = ClusterSnapshot.build(1000.0, nodes=[node("broken", gpu=0, product="H100-80GB"), node("ok", gpu=8, product="H100-80GB"),
+                                              node("mig", gpu=0, product="A100-MIG", extended={MIG: 7})])
+    found = [f.name for f in analyze(c, None, 1000.0).findings if f.id == "KW-G005"]
+    assert found == ["broken"]
+    assert {r.node: r for r in gpu_view(c, None).rows}["broken"].allocatable == 0  # shown, not hidden
