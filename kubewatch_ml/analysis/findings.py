@@ -9,10 +9,15 @@ from __future__ import annotations
 from ..metrics_snapshot import MetricsSnapshot
 from ..model import ContainerSpec, GPU_RESOURCE
 from ..snapshot import ClusterSnapshot
-from .allocation import Allocation, is_prod, requests_of
+from .allocation import Allocation, allocation, is_prod, requests_of
 from .models import (SEVERITY_RANK, Finding, GpuView, HpaState, HpaView, PendingView, ProbeView, QuotaLevel,
                      QuotaView, Severity, ZoneView)
-from .scheduling import requirement_matches, tolerates
+from .gpus import gpu_view
+from .hpas import hpa_view
+from .probes import probe_view
+from .quotas import quota_view
+from .scheduling import node_rooms, requirement_matches, tolerates, why_pending
+from .zones import zone_view
 from .registry import BY_ID, REGISTRY, RESERVED_IDLE_MIN_M, RESERVED_IDLE_RATIO, FindingDef, render_findings_doc
 
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
@@ -34,10 +39,19 @@ def rank(findings: list[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: (SEVERITY_RANK[Severity(f.severity)], -f.impact, f.id, f.namespace, f.name, f.key)))
 
 
-def findings(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float, *, quotas: QuotaView,
-             gpus: GpuView, hpas: HpaView, probes: ProbeView, zones: ZoneView, pending: PendingView,
+def findings(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float, *,
+             quotas: QuotaView | None = None, gpus: GpuView | None = None, hpas: HpaView | None = None,
+             probes: ProbeView | None = None, zones: ZoneView | None = None, pending: PendingView | None = None,
              alloc: Allocation | None = None) -> tuple[Finding, ...]:
-    """Every finding, ranked. `alloc` is accepted for symmetry with the views (unused today)."""
+    """Every finding, ranked. Views already computed are reused; missing ones are computed here."""
+    alloc = alloc or allocation(cluster)
+    rooms = node_rooms(cluster, alloc) if zones is None or pending is None else None
+    quotas = quotas or quota_view(cluster, metrics, alloc=alloc)
+    gpus = gpus or gpu_view(cluster, metrics, alloc=alloc)
+    hpas = hpas or hpa_view(cluster, metrics, now)
+    probes = probes or probe_view(cluster, metrics, now)
+    zones = zones or zone_view(cluster, metrics, alloc=alloc, rooms=rooms)
+    pending = pending or why_pending(cluster, metrics, now, alloc=alloc, rooms=rooms)
     out: list[Finding] = []
     _quota_findings(out, quotas)
     _gpu_findings(out, gpus, cluster)

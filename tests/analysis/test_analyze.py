@@ -61,3 +61,9 @@ def test_overview_and_json_roundtrip_are_deterministic():
     assert set(doc) == {"now", "overview", "quotas", "gpu_nodes", "hpas", "probes", "zones", "pending", "findings"}
     assert doc["pending"]["rows"][0]["summary"].startswith("0/2 nodes are available")
     assert doc["hpas"]["rows"][0]["state"] == "healthy"
+
+
+def test_findings_alone_equal_the_ones_analyze_ranks():
+    from kubewatch_ml.analysis import findings
+    c = _cluster()
+    assert findings(c, None, NOW) == analyze(c, None, NOW).findings
