@@ -250,3 +250,28 @@ def test_scale_statefulset(session, admin_conn):
     assert plan.writes[0].path.endswith("/statefulsets/nb/scale") and "0 replicas stops every pod" in " ".join(plan.warnings)
     assert session.apply(plan).ok
     assert _get(admin_conn, f"/apis/apps/v1/namespaces/{NS}/statefulsets/nb")["spec"]["replicas"] == 0
+
+
+def test_readonly_context_from_the_config_file_disables_every_action(counting_proxy, tmp_path):
+    from dataclasses import replace
+    from kubewatch_ml.config import load_config
+    from kubewatch_ml.feed import open_live_feed
+    from kubewatch_ml.settings import MetricsOptions, Settings
+    kubeconfig, counts = counting_proxy
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('readonly_contexts = ["sim-adm*"]\n')
+    config = load_config(str(cfg))
+    settings = Settings(kube=KubeOptions(kubeconfig=kubeconfig, context="sim-admin"),
+                        metrics=replace(MetricsOptions(), no_prometheus=True))
+    feed = open_live_feed(settings, readonly_contexts=config.readonly_for)
+    try:
+        s = ActionSession(feed.conn, audit=AuditLog(tmp_path / "a.jsonl"))
+        assert s.guard.allowed("label", ObjectRef("Node", "kw-gpu-a")) == (False, "read-only mode")
+        with pytest.raises(ActionRefused, match="read-only mode"):
+            s.plan_labels("kw-gpu-a", {"pool": "x"})
+        with pytest.raises(ActionRefused, match="read-only mode"):
+            s.plan_scale(ObjectRef("Deployment", "web", NS), 1)
+    finally:
+        feed.close()
+        feed.conn.close()
+    assert counts["GET"] > 0 and counts.writes == []

@@ -210,3 +210,28 @@ def test_mark_two_nodes_and_cordon_both(admin_conn, tmp_path, monkeypatch):
             await _until(pilot, lambda: all(_node(admin_conn, n)["spec"].get("unschedulable") for n in ("kw-gpu-a", "kw-gpu-b")))
             await _until(pilot, lambda: app.marked_selection() == [])
     run(go())
+
+
+def test_conflict_reasks_with_the_new_diff(admin_conn, tmp_path, monkeypatch):
+    app = _app(admin_conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _select_node(pilot, app, "kw-gpu-b")
+            await pilot.press("l")
+            await _until(pilot, lambda: isinstance(app.screen, ActionInputScreen))
+            await pilot.press(*"pool=h100", "enter")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+            first = app.screen
+            # someone else relabels the node while the confirmation is open
+            r = admin_conn.request("PATCH", "/api/v1/nodes/kw-gpu-b", body={"metadata": {"labels": {"pool": "l4"}}},
+                                   content_type="application/merge-patch+json")
+            assert r.status == 200
+            await pilot.press("y")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen) and app.screen is not first)
+            text = str(app.screen.query_one("#plan-text").render())
+            assert "409" in text and "pool: 'l4' -> 'h100'" in text
+            assert _node(admin_conn, "kw-gpu-b")["metadata"]["labels"]["pool"] == "l4"  # nothing overwritten
+            await pilot.press("y")
+            await _until(pilot, lambda: _node(admin_conn, "kw-gpu-b")["metadata"]["labels"]["pool"] == "h100")
+    run(go())
