@@ -35,6 +35,6 @@ def analyze(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: floa
     found = findings(cluster, metrics, now, quotas=quotas, gpus=gpus, hpas=hpas, probes=probes, zones=zones,
                      pending=pending, alloc=alloc)
     ov = overview(cluster, metrics, now, quotas=quotas, gpus=gpus, hpas=hpas, probes=probes, zones=zones,
-                  pending=pending, findings=found)
+                  pending=pending, findings=found, alloc=alloc)
     return Analysis(now=now, overview=ov, quotas=quotas, gpu_nodes=gpus, hpas=hpas, probes=probes, zones=zones,
                     pending=pending, findings=found)

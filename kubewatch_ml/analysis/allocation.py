@@ -26,6 +26,8 @@ class Allocation:
     by_node: dict[str, Load]
     by_namespace: dict[str, Load]
     pending: list[Pod]  # Pending, not bound to a node, not being deleted
+    bare: list[Pod] = field(default_factory=list)  # not finished, no controller owner, not a static pod
+    phases: dict[str, int] = field(default_factory=dict)  # pods per phase, finished ones included
 
 
 def requests_of(p: Pod) -> Resources:
@@ -49,9 +51,14 @@ def allocation(cluster: ClusterSnapshot) -> Allocation:
     by_node: dict[str, Load] = {}
     by_ns: dict[str, Load] = {}
     pending: list[Pod] = []
+    bare: list[Pod] = []
+    phases: dict[str, int] = {}
     for p in cluster.pods.values():
+        phases[p.phase] = phases.get(p.phase, 0) + 1
         if p.phase == "Succeeded" or p.phase == "Failed":
             continue
+        if p.owner is None and not p.is_mirror:
+            bare.append(p)
         r = requests_of(p)
         ns = by_ns.get(p.namespace)
         if ns is None:
@@ -78,7 +85,7 @@ def allocation(cluster: ClusterSnapshot) -> Allocation:
         n.pods += 1
         if r.extended:
             _add_ext(n.extended, r.extended)
-    return Allocation(by_node, by_ns, pending)
+    return Allocation(by_node, by_ns, pending, bare, phases)
 
 
 def _add_ext(into: dict[str, int], ext: dict[str, int]) -> None:

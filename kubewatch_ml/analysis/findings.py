@@ -54,13 +54,13 @@ def findings(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: flo
     pending = pending or why_pending(cluster, metrics, now, alloc=alloc, rooms=rooms)
     out: list[Finding] = []
     _quota_findings(out, quotas)
-    _gpu_findings(out, gpus, cluster)
+    _gpu_findings(out, gpus, cluster, alloc.bare)
     _hpa_findings(out, hpas)
     _probe_findings(out, probes, cluster)
     _zone_findings(out, zones)
     _pending_findings(out, pending, cluster)
     _node_findings(out, cluster)
-    _practice_findings(out, cluster)
+    _practice_findings(out, cluster, alloc.bare)
     return rank(out)
 
 
@@ -92,7 +92,7 @@ def _qty(v: int, unit: str) -> str:
     return str(v)
 
 
-def _gpu_findings(out, g: GpuView, cluster: ClusterSnapshot) -> None:
+def _gpu_findings(out, g: GpuView, cluster: ClusterSnapshot, bare: list) -> None:
     for n in g.rows:
         if n.product and n.allocatable == 0 and not any(m.allocatable for m in n.mig):
             _f(out, "KW-G005", "Node", "", n.node, f"node {n.node} ({n.product}) has 0 allocatable GPUs", impact=1.0)
@@ -118,8 +118,8 @@ def _gpu_findings(out, g: GpuView, cluster: ClusterSnapshot) -> None:
         if any(c.requests.gpu > 0 or c.limits.gpu > 0 for c in w.containers) and untolerated(w.tolerations):
             _f(out, "KW-G003", kind, ns, name, f"{kind} {ns}/{name} requests GPUs but does not tolerate the nvidia.com/gpu taint",
                impact=w.replicas)
-    for p in cluster.pods.values():  # bare pods have no template to report through
-        if p.owner is None and not p.terminated and requests_of(p).gpu > 0 and untolerated(p.tolerations):
+    for p in bare:  # bare pods have no template to report through
+        if requests_of(p).gpu > 0 and untolerated(p.tolerations):
             _f(out, "KW-G003", "Pod", p.namespace, p.name, f"pod {p.namespace}/{p.name} requests GPUs but does not tolerate "
                "the nvidia.com/gpu taint", impact=1.0)
 
@@ -202,7 +202,7 @@ def node_not_ready_alert(n) -> bool:
     return has_ready and n.ready != "True" and not n.unschedulable
 
 
-def _practice_findings(out, cluster: ClusterSnapshot) -> None:
+def _practice_findings(out, cluster: ClusterSnapshot, bare: list) -> None:
     pdb_selectors: dict[str, list] = {}
     for pdb in cluster.pdbs:
         pdb_selectors.setdefault(pdb.namespace, []).append(pdb.selector)
@@ -226,8 +226,8 @@ def _practice_findings(out, cluster: ClusterSnapshot) -> None:
             continue
         _f(out, "KW-W004", "Namespace", "", ns, f"namespace {ns} has {len(uids)} pods and no NetworkPolicy",
            impact=len(uids), prod=is_prod(ns, cluster.namespaces.get(ns)))
-    for p in cluster.pods.values():  # bare pods: nobody else reports their containers
-        if p.owner is None and not p.is_mirror and not p.terminated and p.namespace not in SYSTEM_NAMESPACES:
+    for p in bare:  # bare pods: nobody else reports their containers
+        if p.namespace not in SYSTEM_NAMESPACES:
             for c in p.containers:
                 if not c.init:
                     _container_findings(out, "Pod", p.namespace, p.name, c, is_prod(p.namespace, cluster.namespaces.get(p.namespace)), True, 1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..metrics_snapshot import AREAS, MetricsSnapshot
 from ..snapshot import ClusterSnapshot
+from .allocation import Allocation, allocation
 from .models import Finding, GpuView, HpaState, HpaView, Overview, PendingView, ProbeView, QuotaView, ZoneView
 
 
@@ -23,11 +24,9 @@ def area_states(metrics: MetricsSnapshot | None) -> tuple[tuple[str, str], ...]:
 
 def overview(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float, *, quotas: QuotaView,
              gpus: GpuView, hpas: HpaView, probes: ProbeView, zones: ZoneView, pending: PendingView,
-             findings: tuple[Finding, ...]) -> Overview:
+             findings: tuple[Finding, ...], alloc: Allocation | None = None) -> Overview:
     nodes = cluster.nodes.values()
-    phases: dict[str, int] = {}
-    for p in cluster.pods.values():
-        phases[p.phase] = phases.get(p.phase, 0) + 1
+    phases = (alloc or allocation(cluster)).phases
     sev = {"critical": 0, "warning": 0, "info": 0}
     for f in findings:
         sev[f.severity] += 1

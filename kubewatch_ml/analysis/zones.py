@@ -94,8 +94,8 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
             skew=max(counts) - min(counts), prod=is_prod(ns, cluster.namespaces.get(ns)),
             spread_constraints=spread,
         ))
-    for p in cluster.pods.values():  # bare pods (no controller) move too, if they are recreated
-        if p.owner is None and p.node_name in node_zone and not p.is_mirror and not p.terminated:
+    for p in alloc.bare:  # bare pods (no controller) move too, if they are recreated
+        if p.node_name in node_zone:
             moving[(node_zone[p.node_name], p.uid)] = [p]
     spreads.sort(key=lambda s: (not (s.prod and s.single_zone), not s.single_zone, -s.skew, s.key))
 
