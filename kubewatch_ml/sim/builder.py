@@ -88,6 +88,7 @@ class ClusterBuilder:
     gpu_models: dict[str, GpuModel] = field(default_factory=dict)  # node -> model
     namespaces: dict[str, Obj] = field(default_factory=dict)
     _explain_cache: dict = field(default_factory=dict)
+    _costs_cache: dict = field(default_factory=dict)
     _names: set = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -257,8 +258,16 @@ class ClusterBuilder:
         wl_created = created if created is not None else self._ts(wl["metadata"]["creationTimestamp"])
         out = []
         fault = plan.fault
+        # pods come in up to three waves (the rollout, then scale-ups): pods of a wave share their
+        # timestamps, so their conditions and container states are shared objects (memory at 150k pods)
+        waves: dict[int, tuple[float, float]] = {}
+        shared: dict[Any, Any] = {}
         for i, name in enumerate(names):
-            pcreated = min(self.start - 30, wl_created + rng.uniform(1, 20) + (0 if i < 3 else rng.uniform(0, 3600)))
+            w = i if i < 3 else rng.randrange(3)
+            if w not in waves:
+                pc = min(self.start - 30, wl_created + rng.uniform(1, 20) + (0 if w == 0 else rng.uniform(0, 3600)))
+                waves[w] = (pc, pc + rng.uniform(2, 25))
+            pcreated, started = waves[w]
             labels = labels_for(i, name) if labels_for else None
             gen = name.rsplit("-", 1)[0] + "-" if wl["kind"] in ("ReplicaSet", "DaemonSet", "Job") else ""
             hostname = name if wl["kind"] == "StatefulSet" else ""
@@ -282,18 +291,23 @@ class ClusterBuilder:
                 out.append(pod)
                 continue
             devices = self.scheduler.bind(slot, req)
-            started = pcreated + rng.uniform(2, 25)
             pod_ip = self.scheduler.next_pod_ip(slot)
-            statuses, ready, phase = self._statuses(tmpl, name, started, fault, i, phase_done)
-            not_ready_names = [s["name"] for s in statuses if not s["ready"]]
-            if phase_done:
+            run_state = shared.get(("state", w))
+            if run_state is None:
+                run_state = shared[("state", w)] = {"running": {"startedAt": rfc3339(started + 3)}}
+            statuses, ready, phase = self._statuses(tmpl, name, started, fault, i, phase_done, run_state)
+            not_ready_names = tuple(s["name"] for s in statuses if not s["ready"])
+            ck = ("conds", w, ready, not_ready_names, phase_done)
+            conds = shared.get(ck)
+            if conds is None and phase_done:
                 conds = mf.pod_conditions(pcreated, started, None, not_ready_reason="PodCompleted", not_ready_msg="")
                 for c in conds:
                     if c["type"] in ("Ready", "ContainersReady"):
                         c.pop("message", None)
-            else:
+            elif conds is None:
                 conds = mf.pod_conditions(pcreated, started, started + 8 if ready else None,
                                           not_ready_msg=f"containers with unready status: [{' '.join(not_ready_names)}]")
+            shared[ck] = conds
             pod = tmpl.pod(name, uid, pcreated, slot.name, slot.host_ip, pod_ip, statuses, phase, conds, started,
                            labels=labels, generate_name=gen, hostname=hostname)
             self.objects["pods"].append(pod)
@@ -321,7 +335,7 @@ class ClusterBuilder:
         return float(calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ")))
 
     def _statuses(self, tmpl: mf.PodTemplate, pod_name: str, started: float, fault: Fault | None, i: int,
-                  done: bool) -> tuple[list[Obj], bool, str]:
+                  done: bool, run_state: Obj | None = None) -> tuple[list[Obj], bool, str]:
         rng = self.rng
         out = []
         ready = True
@@ -336,7 +350,7 @@ class ClusterBuilder:
                 ready = False
                 continue
             if not hit:
-                out.append(mf.running_status(c, ref, rng, started + 3))
+                out.append(mf.running_status(c, ref, rng, started + 3, state=run_state))
                 continue
             restarts = rng.randint(6, 40)
             cid = f"containerd://{mf.hex_id(rng, 64)}"
@@ -391,34 +405,46 @@ class ClusterBuilder:
                 ev.append(mf.event(rng, pod, "Killing", f"Container {fault.container} failed {fault.kind} probe, will be restarted",
                                    first + 30, last, count=restarts, type_="Normal", host=node, field_path=fp))
 
+    def _container_costs(self, containers: list[Obj]) -> list[tuple[str, float, float, list[tuple[str, int]]]]:
+        """(name, cores, memory bytes, [(probe type, period)]) per container, parsed once per template."""
+        from .units import parse_quantity
+        hit = self._costs_cache.get(id(containers))
+        if hit is not None and hit[0] is containers:
+            return hit[1]
+        out = []
+        for c in containers:
+            req = (c.get("resources") or {}).get("requests") or {}
+            lim = (c.get("resources") or {}).get("limits") or {}
+            probes = [(probe, (c[f] or {}).get("periodSeconds", 10))
+                      for probe, f in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe"), ("Startup", "startupProbe"))
+                      if c.get(f)]
+            out.append((c["name"], parse_quantity(req.get("cpu", lim.get("cpu", "100m"))),
+                        parse_quantity(req.get("memory", lim.get("memory", "256Mi"))), probes))
+        self._costs_cache[id(containers)] = (containers, out)
+        return out
+
     def _container_telemetry(self, tmpl: mf.PodTemplate, ns: str, pod: str, started: float, plan: PodPlan,
                              statuses: list[Obj]) -> None:
         t = self.telemetry
         up = max(0.0, self.start - started)
-        for c, st in zip(tmpl.containers, statuses):
-            req = (c.get("resources") or {}).get("requests") or {}
-            lim = (c.get("resources") or {}).get("limits") or {}
-            from .units import parse_quantity
-            cores = parse_quantity(req.get("cpu", lim.get("cpu", "100m")))
-            mem = parse_quantity(req.get("memory", lim.get("memory", "256Mi")))
-            key = (ns, pod, c["name"])
+        rnd = self.rng.random
+        fault = plan.fault
+        pc = t.probe_counts
+        for (name, cores, mem, probes), st in zip(self._container_costs(tmpl.containers), statuses):
+            key = (ns, pod, name)
             running = "running" in st["state"]
-            t.container_cpu_seconds[key] = round(cores * plan.cpu_busy * up * (0.8 + 0.4 * self.rng.random()), 3)
-            t.container_memory_bytes[key] = float(int(mem * plan.mem_busy * (0.85 + 0.3 * self.rng.random()))) if running else 0.0
-            for probe, field_ in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe"), ("Startup", "startupProbe")):
-                p = c.get(field_)
-                if not p:
-                    continue
-                period = p.get("periodSeconds", 10)
+            t.container_cpu_seconds[key] = round(cores * plan.cpu_busy * up * (0.8 + 0.4 * rnd()), 3)
+            t.container_memory_bytes[key] = float(int(mem * plan.mem_busy * (0.85 + 0.3 * rnd()))) if running else 0.0
+            for probe, period in probes:
                 n = int(up / period)
                 if probe == "Startup":
                     n = min(n, 3)
                 failed = 0
-                if plan.fault and plan.fault.container == c["name"] and plan.fault.kind == probe.lower():
+                if fault and fault.container == name and fault.kind == probe.lower():
                     failed = max(1, n // 4 if probe != "Readiness" else n // 2)
-                t.probe_counts[(ns, pod, c["name"], probe, "successful")] = max(0, n - failed)
+                pc[(ns, pod, name, probe, "successful")] = max(0, n - failed)
                 if failed:
-                    t.probe_counts[(ns, pod, c["name"], probe, "failed")] = failed
+                    pc[(ns, pod, name, probe, "failed")] = failed
 
     # --- workloads ---------------------------------------------------------------------------------------
     def pod_spec(self, containers: list[Obj], tolerations: list[Obj] | None = None, node_selector: dict | None = None,

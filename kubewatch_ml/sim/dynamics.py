@@ -114,8 +114,19 @@ class Dynamics:
         self._gpu_last = scenario.start
         self._pending_retry_at = 0.0
         self._events_gc_at = scenario.start + 300
+        self.unscheduled: set[tuple[str, str]] = set()
+        self._counts: dict[OwnerKey, tuple[int, int, int]] = {}
+        self._tick_cache: dict = {}
+        self._explained: dict = {}
+        self._stale = 0
         self.stats = {"ticks": 0, "pods_created": 0, "pods_deleted": 0, "rescales": 0, "conflicts": 0}
         self._index_all()
+        # the controller has been running: each HPA remembers its current size for the window
+        for hpa in store.list("horizontalpodautoscalers")[0]:
+            ns, name = hpa["metadata"]["namespace"], hpa["metadata"]["name"]
+            cur = hpa.get("status", {}).get("desiredReplicas")
+            if cur:
+                self.history[(ns, name)] = History(recommendations=((self.now, int(cur)),))
         self.last_rv = store.resource_version
 
     # --- indexes ---------------------------------------------------------------------------------
@@ -131,6 +142,8 @@ class Dynamics:
         self.pods.clear()
         self.by_owner.clear()
         self.ns_usage.clear()
+        self.unscheduled.clear()
+        self._counts.clear()
         for rs in self.store.list("replicasets")[0]:
             o = _owner_of(rs)
             if o and o[1] == "Deployment":
@@ -157,8 +170,11 @@ class Dynamics:
         info = PodInfo(_owner_of(pod), pod["spec"].get("nodeName", ""), req, usage, _state_of(pod),
                        devices or {}, self.now, tuple(c["name"] for c in pod["spec"]["containers"]))
         self.pods[key] = info
+        if info.state == "unscheduled":
+            self.unscheduled.add(key)
         if info.owner:
             self.by_owner.setdefault(info.owner, set()).add(md["name"])
+            self._counts.pop(info.owner, None)
         if info.state != "done":
             u = self.ns_usage.setdefault(key[0], {})
             for k, v in usage.items():
@@ -169,7 +185,10 @@ class Dynamics:
         info = self.pods.pop((ns, name), None)
         if info is None:
             return None
+        self.unscheduled.discard((ns, name))
+        self._stale += len(info.containers)
         if info.owner:
+            self._counts.pop(info.owner, None)
             self.by_owner.get(info.owner, set()).discard(name)
             self.dirty_owners.add(info.owner)
             self.dirty_status.add(info.owner)
@@ -224,7 +243,8 @@ class Dynamics:
 
     def tick(self, now: float) -> None:
         self.now = now
-        self._tick_cache: dict = {}
+        self._tick_cache = {}
+        self._explained = {}
         self.stats["ticks"] += 1
         self._consume_changes()
         self._hpas()
@@ -286,13 +306,33 @@ class Dynamics:
         elif res == "resourcequotas" and type_ != "DELETED":
             self.dirty_ns.add(ns)
 
+    def _set_state(self, key: tuple[str, str], info: PodInfo, state: str) -> None:
+        info.state = state
+        if state == "unscheduled":
+            self.unscheduled.add(key)
+        else:
+            self.unscheduled.discard(key)
+        if info.owner:
+            self._counts.pop(info.owner, None)
+
+    def _explain(self, req: dict, tol: list, sel: dict | None) -> str:
+        """The FitError message, computed once per pod shape per step (it scans every node)."""
+        key = (tuple(sorted(req.items())), tuple(tuple(sorted(t.items())) for t in tol), tuple(sorted((sel or {}).items())))
+        msg = self._explained.get(key)
+        if msg is None:
+            msg = self._explained[key] = self.sched.explain(req, tol, sel)
+        return msg
+
     def _push(self, when: float, ns: str, name: str, stage: str) -> None:
         self._seq += 1
         heapq.heappush(self.due, (when, self._seq, ns, name, stage))
 
     # --- HPA ---------------------------------------------------------------------------------------
     def _ready_counts(self, owner: OwnerKey) -> tuple[int, int, int]:
-        """(ready, running but not ready, all non-terminated) pods of an owner."""
+        """(ready, running but not ready, all non-terminated) pods of an owner (memoised until one changes)."""
+        hit = self._counts.get(owner)
+        if hit is not None:
+            return hit
         ready = running = total = 0
         ns = owner[0]
         for n in self.by_owner.get(owner, ()):
@@ -304,6 +344,7 @@ class Dynamics:
                 ready += 1
             elif st == "running":
                 running += 1
+        self._counts[owner] = (ready, running, total)
         return ready, running, total
 
     def _hpas(self) -> None:
@@ -547,13 +588,13 @@ class Dynamics:
         zone = plan.preferred_zone if plan else ""
         slot = self.sched.place(info.req, tol, sel, zone)
         if slot is None:
-            msg = self.sched.explain(info.req, tol, sel)
+            msg = self._explain(info.req, tol, sel)
             new = dict(pod)
             new["status"] = dict(pod["status"], phase="Pending",
                                  conditions=mf.pod_conditions(self.now, None, None, unschedulable_msg=msg))
             self._replace_pod(pod, new)
             self._event(pod, "FailedScheduling", msg, type_="Warning", component="default-scheduler")
-            info.state = "unscheduled"
+            self._set_state((ns, name), info, "unscheduled")
             return False
         self._bind(ns, name, info, slot, pod)
         return True
@@ -563,7 +604,8 @@ class Dynamics:
         if pod is None:
             return
         devices = self.sched.bind(slot, info.req)
-        info.node, info.devices, info.state = slot.name, devices, "creating"
+        info.node, info.devices = slot.name, devices
+        self._set_state((ns, name), info, "creating")
         tmpl_cs = pod["spec"]["containers"]
         statuses = [mf.waiting_status(c, "ContainerCreating") for c in tmpl_cs]
         for s in statuses:
@@ -607,8 +649,10 @@ class Dynamics:
             return
         self._pending_retry_at = self.now + 60
         budget = 200
-        for (ns, name), info in list(self.pods.items()):
-            if info.state != "unscheduled":
+        for ns, name in sorted(self.unscheduled):
+            info = self.pods.get((ns, name))
+            if info is None or info.state != "unscheduled":
+                self.unscheduled.discard((ns, name))
                 continue
             budget -= 1
             if budget < 0:
@@ -623,7 +667,7 @@ class Dynamics:
             if slot is not None:
                 self._bind(ns, name, info, slot, pod)
             else:
-                msg = self.sched.explain(info.req, spec.get("tolerations", []), spec.get("nodeSelector"))
+                msg = self._explain(info.req, spec.get("tolerations", []), spec.get("nodeSelector"))
                 self._event(pod, "FailedScheduling", msg, type_="Warning", component="default-scheduler")
 
     def _kubelet(self) -> None:
@@ -673,7 +717,7 @@ class Dynamics:
         if not self._replace_pod(pod, new):
             self._push(self.now + STEP, ns, name, "run")
             return
-        info.state = "running"
+        self._set_state((ns, name), info, "running")
         if info.owner:
             self.dirty_status.add(info.owner)
         with self.telemetry.lock:
@@ -723,7 +767,7 @@ class Dynamics:
         if not self._replace_pod(pod, new):
             self._push(self.now + STEP, ns, name, "ready")
             return
-        info.state = "ready"
+        self._set_state((ns, name), info, "ready")
         if info.owner:
             self.dirty_status.add(info.owner)
         self.dirty_ns.add(ns)
@@ -1017,7 +1061,6 @@ class Dynamics:
         chunk = n if n <= 20000 else max(20000, n // 8)
         i = self._telemetry_cursor
         end = min(n, i + chunk)
-        stale = []
         cpu, mem, last = t.container_cpu_seconds, t.container_memory_bytes, self._last_telemetry
         util_cache = self._tick_cache
         pc = t.probe_counts
@@ -1025,12 +1068,10 @@ class Dynamics:
         for j in range(i, end):
             k = keys[j]
             if k not in cpu:
-                stale.append(j)
                 continue
             ns, pod, cname = k
             info = self.pods.get((ns, pod))
             if info is None:
-                stale.append(j)
                 continue
             dt = self.now - last.get(k, self.now)
             last[k] = self.now
@@ -1048,11 +1089,10 @@ class Dynamics:
                 if pk in pc:
                     pc[pk] += n_probes
         self._telemetry_cursor = 0 if end >= n else end
-        if stale:
-            drop = set(stale)
-            self._telemetry_keys = [k for j, k in enumerate(keys) if j not in drop]
-            if self._telemetry_cursor:
-                self._telemetry_cursor = max(0, self._telemetry_cursor - sum(1 for j in drop if j < end))
+        if self._stale > max(1000, n // 10) and self._telemetry_cursor == 0:
+            # compact the key list once deleted pods' keys pile up (only between full passes)
+            self._telemetry_keys = [k for k in keys if k in cpu]
+            self._stale = 0
 
     def _busy(self, info: PodInfo, cache: dict) -> float:
         if info.owner is None:

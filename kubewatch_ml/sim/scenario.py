@@ -9,6 +9,7 @@ crash loops with their Events. Filler services bring the pod count to the reques
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -432,13 +433,16 @@ def _mark_unreachable_pods(b: ClusterBuilder, node: str) -> None:
         return
     for p in b.objects["pods"]:
         if p["spec"].get("nodeName") == node:
+            # conditions and states may be shared with other pods: replace, never mutate
+            conds = []
             for c in p["status"]["conditions"]:
                 if c["type"] in ("Ready", "ContainersReady"):
+                    c = {k: v for k, v in c.items() if k not in ("reason", "message")}
                     c["status"] = "False"
                     c["lastTransitionTime"] = rfc3339(b.start - 1220)
-                    c.pop("reason", None)
-            for s in p["status"].get("containerStatuses", ()):
-                s["ready"] = False
+                conds.append(c)
+            p["status"]["conditions"] = conds
+            p["status"]["containerStatuses"] = [dict(s, ready=False) for s in p["status"].get("containerStatuses", ())]
     for ds in b.objects["daemonsets"]:
         st = ds["status"]
         st["numberReady"] = st["numberAvailable"] = st["desiredNumberScheduled"] - 1
@@ -499,9 +503,12 @@ def _fill_services(b: ClusterBuilder, target: int, team_ns: list, nodes: int) ->
             cpu = cpu_m / 1000.0
             rps_core = rng.choice((50.0, 100.0, 200.0))
             target = rng.choice((50, 60, 70))
-            base = n * cpu * rps_core * target / 100.0 * rng.uniform(0.8, 1.0)
+            base = n * cpu * rps_core * target / 100.0 * rng.uniform(0.93, 1.05)
             metric = "inference_requests_per_second" if rng.random() < 0.3 else ""
             ld = _load(b, ns, name, base, rps_per_core=rps_core, cpu_req=cpu, mem_gi=mem_mi / 1024, metric=metric)
+            # size the mean so the load right now (daily phase, noise) is what the replicas were sized for
+            now_factor = ld.curve.rps(b.start) / ld.curve.base_rps
+            ld = dataclasses.replace(ld, curve=dataclasses.replace(ld.curve, base_rps=base / now_factor))
             metrics = [_cpu_metric(target)]
             if metric:
                 metrics.append(_rps_metric(metric, str(max(1, int(base / n)))))

@@ -58,6 +58,11 @@ class Scheduler:
         self.nodes: dict[str, NodeSlot] = {}
         self.order: list[NodeSlot] = []  # interleaved by zone: spreading is the default
         self._cursor: dict[Any, int] = {}
+        self._static_cache: dict[Any, tuple[int, list[NodeSlot]]] = {}
+        self._labels: dict = {}
+        self._last_shape: tuple | None = None
+        self._labels_at = -1
+        self.version = 0  # bumps when a node is added or changes (cordon, labels, taints)
 
     def add_node(self, node: Obj, devices: dict[str, list] | None = None) -> NodeSlot:
         md, spec, st = node["metadata"], node.get("spec", {}), node.get("status", {})
@@ -68,6 +73,7 @@ class Scheduler:
                         alloc, ip, free_devices={k: list(v) for k, v in (devices or {}).items()})
         self.nodes[slot.name] = slot
         self.order.append(slot)
+        self.version += 1
         return slot
 
     def sort_by_zone(self) -> None:
@@ -84,6 +90,7 @@ class Scheduler:
                     out.append(by_zone[z][i])
             i += 1
         self.order = out
+        self.version += 1
 
     def update_node(self, node: Obj) -> None:
         """A node changed through the API (cordon, label, taint): refresh what filters read."""
@@ -94,8 +101,56 @@ class Scheduler:
         slot.taints = list(node.get("spec", {}).get("taints", []))
         slot.unschedulable = bool(node.get("spec", {}).get("unschedulable"))
         slot.zone = slot.labels.get("topology.kubernetes.io/zone", "")
+        self.version += 1
 
     # --- filters ---------------------------------------------------------------------------------
+    def _static_reason(self, s: NodeSlot, tolerations: list[Obj], selector: dict[str, str] | None) -> str:
+        """The first failing filter that does not depend on what is already placed ("" = passes)."""
+        if s.unschedulable and not tolerates(tolerations, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
+            return "node(s) were unschedulable"
+        for t in s.taints:
+            if t["effect"] in ("NoSchedule", "NoExecute") and not tolerates(tolerations, t):
+                return f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"
+        if selector and any(s.labels.get(k) != v for k, v in selector.items()):
+            return "node(s) didn't match Pod's node affinity/selector"
+        return ""
+
+    @staticmethod
+    def _fits_resources(s: NodeSlot, req: dict[str, float]) -> bool:
+        if s.pods + 1 > s.allocatable.get("pods", 110):
+            return False
+        used, alloc = s.used, s.allocatable
+        for k, v in req.items():
+            if v and used.get(k, 0.0) + v > alloc.get(k, 0.0) + 1e-9:
+                return False
+        return True
+
+    def _candidates(self, tolerations: list[Obj], selector: dict[str, str] | None) -> list[NodeSlot]:
+        """Nodes passing the static filters for this toleration/selector shape (cached until a node changes)."""
+        last = self._last_shape  # pods of one workload share these very objects: skip the key
+        if last is not None and last[0] is tolerations and last[1] is selector and last[2] == self.version:
+            return last[3]
+        key = (tuple(tuple(sorted(t.items())) for t in tolerations), tuple(sorted((selector or {}).items())))
+        hit = self._static_cache.get(key)
+        if hit is None or hit[0] != self.version:
+            pool = self.order
+            if selector:  # start from the nodes carrying the rarest selected label
+                ix = self._label_index()
+                pool = min((ix.get(kv, []) for kv in selector.items()), key=len)
+            hit = (self.version, [s for s in pool if not self._static_reason(s, tolerations, selector)])
+            self._static_cache[key] = hit
+        self._last_shape = (tolerations, selector, self.version, hit[1])
+        return hit[1]
+
+    def _label_index(self) -> dict[tuple[str, str], list[NodeSlot]]:
+        if self._labels_at != self.version:
+            ix: dict[tuple[str, str], list[NodeSlot]] = {}
+            for s in self.order:
+                for kv in s.labels.items():
+                    ix.setdefault(kv, []).append(s)
+            self._labels, self._labels_at = ix, self.version
+        return self._labels
+
     def _reasons(self, s: NodeSlot, req: dict[str, float], tolerations: list[Obj],
                  selector: dict[str, str] | None) -> list[str]:
         if s.unschedulable and not tolerates(tolerations, {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
@@ -114,24 +169,26 @@ class Scheduler:
         return out
 
     def fits(self, s: NodeSlot, req: dict[str, float], tolerations: list[Obj], selector: dict[str, str] | None) -> bool:
-        return not self._reasons(s, req, tolerations, selector)
+        return not self._static_reason(s, tolerations, selector) and self._fits_resources(s, req)
 
     # --- placement ----------------------------------------------------------------------------------
     def place(self, req: dict[str, float], tolerations: list[Obj], selector: dict[str, str] | None = None,
               preferred_zone: str = "", key: Any = None) -> NodeSlot | None:
         """The node for a pod, or None when no node fits. `key` groups pods that share a cursor."""
-        n = len(self.order)
+        cands = self._candidates(tolerations, selector)
+        n = len(cands)
         if not n:
             return None
+        fits = self._fits_resources
         if preferred_zone:
-            for s in self.order:
-                if s.zone == preferred_zone and self.fits(s, req, tolerations, selector):
+            for s in cands:
+                if s.zone == preferred_zone and fits(s, req):
                     return s
-        ck = key if key is not None else (tuple(sorted((selector or {}).items())), bool(req.get("nvidia.com/gpu")))
+        ck = key if key is not None else (id(cands), bool(req.get("nvidia.com/gpu")))
         start = self._cursor.get(ck, 0) % n
         for off in range(n):
-            s = self.order[(start + off) % n]
-            if self.fits(s, req, tolerations, selector):
+            s = cands[(start + off) % n]
+            if fits(s, req):
                 self._cursor[ck] = (start + off + 1) % n
                 return s
         return None
