@@ -8,6 +8,7 @@ from ..metrics_snapshot import GpuSample, MetricsSnapshot
 from ..model import GPU_RESOURCE, INSTANCE_TYPE_LABEL, Node
 from ..snapshot import ClusterSnapshot
 from .allocation import Allocation, Load, allocation, mig_of, requests_of
+from .areas import area_note
 from .models import GpuDeviceRow, GpuNodeRow, GpuPodRef, GpuTotalRow, GpuView, MigSliceRow
 
 
@@ -101,7 +102,7 @@ def gpu_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, *
     total_row = total[0] if total else GpuTotalRow(key="all", group="", nodes=0, allocatable=0, requested=0, free=0,
                                                    mig_allocatable=0, mig_requested=0, unavailable_nodes=0,
                                                    idle_gpus=0 if gpu_ok else None)
-    note = "" if gpu_ok else f"unavailable: {area.reason if area else 'no metrics source'}"
+    note = area_note(metrics, "gpu")
     return GpuView(rows=tuple(rows), by_product=by_product, by_zone=by_zone, total=total_row, note=note)
 
 

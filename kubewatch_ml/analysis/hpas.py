@@ -7,6 +7,7 @@ import math
 from ..metrics_snapshot import HpaHistory, MetricsSnapshot
 from ..model import Hpa, HpaMetric
 from ..snapshot import ClusterSnapshot
+from .areas import area_note
 from .models import ConditionRow, HpaMetricRow, HpaRow, HpaState, HpaView
 
 TOLERANCE = 0.1  # --horizontal-pod-autoscaler-tolerance
@@ -200,5 +201,5 @@ def hpa_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, n
             for h in cluster.hpas]
     order = {s.value: i for i, s in enumerate(_STATE_ORDER + (HpaState.HEALTHY,))}
     rows.sort(key=lambda r: (order[r.state], r.key))
-    note = "" if hist_ok else f"history unavailable: {area.reason if area else 'no metrics source'}"
+    note = area_note(metrics, "hpa_history", "history")
     return HpaView(rows=tuple(rows), note=note)

@@ -7,6 +7,7 @@ from collections import defaultdict
 from ..metrics_snapshot import MetricsSnapshot
 from ..model import Event, Pod
 from ..snapshot import ClusterSnapshot, top_controller
+from .areas import area_note, join_notes
 from .models import ProbeGroup, ProbeRow, ProbeView
 
 PROBE_TYPES = ("Liveness", "Readiness", "Startup")
@@ -64,12 +65,8 @@ def probe_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None,
             crashlooping=sum(1 for r in rs if r.crashloop), restarts=sum(r.restarts for r in rs),
         ))
     out.sort(key=lambda g: (-g.crashlooping, -g.failing_containers, -g.restarts, g.key))
-    notes = []
-    if not probes_ok:
-        notes.append(f"probe counters unavailable: {metrics.area('probes').reason if metrics else 'no metrics source'}")
-    if not restarts_ok:
-        notes.append(f"restart history unavailable: {metrics.area('restarts').reason if metrics else 'no metrics source'}")
-    return ProbeView(rows=tuple(out), containers=tuple(r for g in out for r in g.rows), note="; ".join(notes))
+    note = join_notes(area_note(metrics, "probes", "probe counters"), area_note(metrics, "restarts", "restart history"))
+    return ProbeView(rows=tuple(out), containers=tuple(r for g in out for r in g.rows), note=note)
 
 
 def _looks_troubled(p: Pod) -> bool:

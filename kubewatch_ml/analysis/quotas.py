@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..metrics_snapshot import MetricsSnapshot
 from ..snapshot import ClusterSnapshot
 from .allocation import Allocation, Load, allocation, is_prod
+from .areas import area_note, join_notes
 from .models import NamespaceQuota, QuotaLevel, QuotaRow, QuotaView
 
 _LEVEL_RANK = {QuotaLevel.EXCEEDED: 0, QuotaLevel.FULLY_USED: 1, QuotaLevel.ALMOST_FULL: 2,
@@ -104,13 +105,8 @@ def quota_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None,
         ))
     result.sort(key=lambda r: (_LEVEL_RANK[QuotaLevel(r.level)], -(r.max_ratio or 0.0), r.namespace))
     quota_rows = tuple(r for ns in result for r in ns.rows)
-    notes = []
-    if not usage_ok:
-        notes.append(f"usage unavailable: {usage.reason if usage else 'no metrics source'}")
-    if not gpu_ok:
-        notes.append(f"gpu usage unavailable: {gpu_area.reason if gpu_area else 'no metrics source'}")
     return QuotaView(
         rows=tuple(result), quota_rows=quota_rows,
         without_quota=tuple(sorted(r.namespace for r in result if not r.has_quota)),
-        note="; ".join(notes),
+        note=join_notes(area_note(metrics, "usage", "usage"), area_note(metrics, "gpu", "gpu usage")),
     )

@@ -45,6 +45,8 @@ def test_stale_area_is_reported_and_its_numbers_used():
                                                                    namespace="ml-dev", pod="train", util_avg_30m=1.0),))
     a = analyze(_cluster(), m, NOW)
     assert dict(a.overview.metrics_areas)["gpu"] == "stale: dcgm timed out, numbers from 09:00"
+    assert a.gpu_nodes.note == "stale: dcgm timed out, numbers from 09:00"
+    assert a.quotas.note == "gpu usage stale: dcgm timed out, numbers from 09:00"
     assert a.gpu_nodes.total.idle_gpus == 1
     assert [f.name for f in a.findings if f.id == "KW-G001"] == ["train"]
 

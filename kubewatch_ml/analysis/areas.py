@@ -1,0 +1,25 @@
+"""What a view says about the metrics behind its columns: nothing when fresh, else why not."""
+from __future__ import annotations
+
+from ..metrics_snapshot import MetricsSnapshot
+
+
+def area_ok(metrics: MetricsSnapshot | None, area: str) -> bool:
+    return metrics is not None and metrics.area(area).ok
+
+
+def area_note(metrics: MetricsSnapshot | None, area: str, what: str = "") -> str:
+    """"" | "<what> unavailable: <reason>" | "<what> stale: <reason>" (the numbers are still used)."""
+    prefix = f"{what} " if what else ""
+    if metrics is None:
+        return f"{prefix}unavailable: no metrics source"
+    st = metrics.area(area)
+    if not st.ok:
+        return f"{prefix}unavailable: {st.reason or 'no data'}"
+    if st.stale:
+        return f"{prefix}stale: {st.reason or 'numbers from an earlier fetch'}"
+    return ""
+
+
+def join_notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
