@@ -214,7 +214,9 @@ def execute(conn: Any, plan: ActionPlan) -> ActionResult:
         if applied:
             msg += f"; already applied to {', '.join(str(a) for a in applied)}"
         return ActionResult(outcome_of(status), msg, tuple(applied))
-    return ActionResult("ok", f"{plan.title}: done", tuple(applied))
+    changed = [d for d in plan.diff if "already" not in d]
+    summary = "; ".join(changed[:3]) + (f" (+{len(changed) - 3} more)" if len(changed) > 3 else "")
+    return ActionResult("ok", f"done: {summary or plan.title}", tuple(applied))
 
 
 def combine(action: str, plans: list[ActionPlan]) -> ActionPlan:
