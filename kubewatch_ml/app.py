@@ -7,6 +7,7 @@ methods and `check_action`; the app picks them up. They act on `app.current_sele
 """
 from __future__ import annotations
 
+import gc
 import time
 from typing import Callable
 
@@ -82,6 +83,9 @@ class KubewatchApp(ActionKeys, App[int]):
         return self.main_screen
 
     def on_mount(self) -> None:
+        # Fewer, cheaper collections: analysis allocates a lot of short-lived objects per frame and
+        # the default gen0 threshold (700) promotes them into costly full collections.
+        gc.set_threshold(50_000, 20, 100)
         try:
             self.theme = self.config.textual_theme
         except Exception:

@@ -6,6 +6,7 @@ export) or a recording (replay). No Textual here: the feed runs headless.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -73,6 +74,14 @@ def metrics_state(metrics: MetricsSnapshot | None) -> str:
     if all(oks):
         return "ok"
     return "partial" if any(oks) else "unavailable"
+
+
+def settle_long_lived() -> None:
+    """After the initial load: move what exists now (the store's records, the first analysis) out
+    of the cyclic collector's reach. At 150,000 pods every full collection otherwise walks millions
+    of long-lived objects (0.2-0.7 s pauses, in whichever thread triggers them). Records hold no
+    cycles, so frozen ones are still freed by reference counting when the store drops them."""
+    gc.freeze()
 
 
 def build_frame(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float,
@@ -209,7 +218,10 @@ class LiveFeed:
         self._last_frame_at = time.monotonic()
         self._frames_made += 1
         cluster = self.store.snapshot()
-        return build_frame(cluster, self._metrics, self._clock(), status)
+        frame = build_frame(cluster, self._metrics, self._clock(), status)
+        if self._frames_made == 1:
+            settle_long_lived()
+        return frame
 
     def close(self) -> None:
         self._stop.set()

@@ -22,10 +22,10 @@ from ..feed import Feed, FeedStatus, ObjectRef
 from ..widgets.detail import DetailPane
 from ..widgets.render import Palette, clean, inert
 from ..widgets.status import StatusLine, status_text
-from ..widgets.table import RowTable
+from ..widgets.table import RowTable, TableState
 from ..widgets.tabs import ViewTabs
 from .overview import OverviewPanel
-from .views import VIEWS, PreparedFrame, ViewSpec, prepare, zone_summary
+from .views import INLINE_ROWS, VIEW_BY_ID, VIEWS, PreparedFrame, ViewSpec, prepare, zone_summary
 
 TABS = [("overview", "1", "Overview")] + [(v.id, v.key, v.title) for v in VIEWS]
 VIEW_IDS = [t[0] for t in TABS]
@@ -83,39 +83,73 @@ def loading_text(status: FeedStatus, pal: Palette, spinner: str) -> RenderableTy
     return Group(head, Text(""), t, Text(""), metrics)
 
 
-class ViewPanel(Vertical):
-    """One view: caption, its table and the detail pane of the selected row."""
+class RowsReady(Message):
+    """A big view's rows were built off the UI thread."""
 
-    def __init__(self, spec: ViewSpec) -> None:
-        super().__init__(id=spec.id, classes="view")
-        self.spec = spec
-        self.prepared: PreparedFrame | None = None
+    def __init__(self, prepared: PreparedFrame, view_id: str) -> None:
+        super().__init__()
+        self.prepared = prepared
+        self.view_id = view_id
+
+
+class ViewPanel(Vertical):
+    """The table views share one panel (one table, one detail pane): switching views swaps columns,
+    rows and the view's remembered filter/sort/cursor, without relayout or a focus change."""
+
+    def __init__(self) -> None:
+        super().__init__(id="view", classes="view")
+        self.spec: ViewSpec | None = None  # None until a view is first shown
         self.shown_frame: PreparedFrame | None = None
+        self.states: dict[str, TableState] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="caption")
-        if self.spec.id == "zones":
-            yield Static("", classes="zone-summary")
+        yield Static("", classes="zone-summary")
         with Container(classes="body"):
-            yield RowTable(id=f"table-{self.spec.id}")
+            yield RowTable(id="table")
             yield DetailPane(classes="detail")
+
+    def on_mount(self) -> None:
+        self.query_one(".zone-summary", Static).display = False
 
     @property
     def table(self) -> RowTable:
         return self.query_one(RowTable)
 
-    def show(self, prepared: PreparedFrame) -> None:
-        """Apply a frame (only called while this view is visible)."""
-        if prepared is self.shown_frame:
+    def show(self, spec: ViewSpec, prepared: PreparedFrame) -> None:
+        """Apply a frame to a view (only called for the visible view). Rows may still be building."""
+        switching = self.spec is None or spec.id != self.spec.id
+        if not switching and prepared is self.shown_frame and prepared.has_rows(spec.id) and not self.table.busy:
             return
+        if switching:
+            if self.spec is not None:
+                self.states[self.spec.id] = self.table.get_state()
+            self.spec = spec
         self.shown_frame = prepared
         analysis = prepared.frame.analysis
-        self.table.set_columns(self.spec.columns(analysis))
-        self.table.set_rows(prepared.rows.get(self.spec.id, []))
-        if self.spec.id == "zones":
-            self.query_one(".zone-summary", Static).update(zone_summary(analysis, prepared.palette))
+        rows = prepared.rows.get(spec.id)
+        self.table.load(spec.columns(analysis), rows,
+                        self.states.pop(spec.id, TableState()) if switching else None)
+        summary = self.query_one(".zone-summary", Static)
+        if spec.id == "zones":
+            summary.update(zone_summary(analysis, prepared.palette))
+        if summary.display != (spec.id == "zones"):
+            summary.display = spec.id == "zones"
         self.update_caption()
         self.update_detail()
+
+    def set_view_state(self, view_id: str, *, cursor_key: str | None = None, filter: str | None = None) -> None:
+        """For jumps: where the cursor and filter of a view should be (now, or when it is next shown)."""
+        if self.spec is not None and view_id == self.spec.id:
+            if filter is not None:
+                self.table.set_filter(filter)
+            if cursor_key is not None and not self.table.set_cursor_key(cursor_key):
+                self.table.set_filter("")
+                self.table.set_cursor_key(cursor_key)
+            return
+        st = self.states.get(view_id, TableState())
+        self.states[view_id] = TableState(filter if filter is not None else ("" if cursor_key else st.filter),
+                                          st.sort_key, st.reverse, cursor_key if cursor_key is not None else st.cursor_key)
 
     def update_caption(self) -> None:
         if self.shown_frame is None:
@@ -124,14 +158,16 @@ class ViewPanel(Vertical):
         pal = self.shown_frame.palette
         cap = Text.assemble((self.spec.title, "bold"), "  ")
         shown, total = len(t.visible_rows), t.row_count
-        cap.append(f"{shown:,} of {total:,}" if t.filter else f"{total:,} row{'' if total == 1 else 's'}")
+        if t.busy and not total:
+            total = len(self.shown_frame.items.get(self.spec.id, ()))
+            cap.append(f"building {total:,} rows…", style=pal.dim)
+        else:
+            cap.append(f"{shown:,} of {total:,}" if t.filter else f"{total:,} row{'' if total == 1 else 's'}")
         if t.sort_column is not None:
             cap.append(f" · sorted by {t.sort_column.title} {'▼' if t.sort_reverse else '▲'}", style=pal.dim)
         if t.filter:
             cap.append(" · filter: ", style=pal.dim)
             cap.append(clean(t.filter), style=pal.accent)
-        if t.busy:
-            cap.append(" · sorting…", style=pal.dim)
         try:
             note = self.spec.note(self.shown_frame.frame.analysis)
         except Exception:
@@ -139,12 +175,12 @@ class ViewPanel(Vertical):
         if note:
             cap.append("  ")
             cap.append(clean(note), style=pal.warning)
-        if total == 0:
+        if total == 0 and not t.busy:
             cap.append(f"  ({self.spec.empty})", style=pal.dim)
         self.query_one(".caption", Static).update(cap)
 
     def current_item(self):
-        if self.shown_frame is None or self.table.cursor_key is None:
+        if self.spec is None or self.shown_frame is None or self.table.cursor_key is None:
             return None
         return self.shown_frame.items.get(self.spec.id, {}).get(self.table.cursor_key)
 
@@ -196,8 +232,7 @@ class MainScreen(Screen):
         with ContentSwitcher(initial="loading", id="views"):
             yield LoadingPanel(Text("connecting…", style="dim"), id="loading")
             yield OverviewPanel(id="overview")
-            for spec in VIEWS:
-                yield ViewPanel(spec)
+            yield ViewPanel()
         yield Input(placeholder="filter: words must all match, !word excludes; Enter keeps, Esc clears", id="filter-bar")
         yield StatusLine(id="status")
         yield Footer()
@@ -210,7 +245,7 @@ class MainScreen(Screen):
         self.pull_frames()
 
     # ------------------------------------------------------------------ the feed
-    @work(thread=True, exclusive=True, exit_on_error=False, group="feed")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed", description="pull frames from the feed")
     def pull_frames(self) -> None:
         worker = get_current_worker()
         while not worker.is_cancelled:
@@ -218,7 +253,7 @@ class MainScreen(Screen):
                 frame = self.feed.next_frame(0.5)
                 if frame is None or worker.is_cancelled:
                     continue
-                self.post_message(FrameReady(prepare(frame, self.app.palette)))
+                self.post_message(FrameReady(prepare(frame, self.app.palette, [self.active])))
             except Exception as e:  # keep pulling; the status line shows what failed
                 self.post_message(FeedFailed(f"{type(e).__name__}: {e}"))
                 if self.feed_wait(1.0, worker):
@@ -233,11 +268,21 @@ class MainScreen(Screen):
             time.sleep(0.05)
         return False
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reprepare")
+    # description given: by default Textual builds it from repr() of the arguments (a whole frame)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reprepare", description="rebuild rows in new colours")
     def reprepare(self, palette: Palette) -> None:
         """Rebuild rows in new colours after a theme change."""
         if self.latest is not None:
-            self.post_message(FrameReady(prepare(self.latest.frame, palette)))
+            self.post_message(FrameReady(prepare(self.latest.frame, palette, [self.active])))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rows", description="build a big view's rows")
+    def build_rows(self, prepared: PreparedFrame, view_id: str) -> None:
+        prepared.rows_for(view_id)
+        self.post_message(RowsReady(prepared, view_id))
+
+    def on_rows_ready(self, message: RowsReady) -> None:
+        if message.prepared is self.latest and message.view_id == self.active:
+            self.render_active()
 
     def on_frame_ready(self, message: FrameReady) -> None:
         first = self.latest is None
@@ -246,7 +291,7 @@ class MainScreen(Screen):
         if first:
             if self._progress_timer is not None:
                 self._progress_timer.stop()
-            self.query_one(ContentSwitcher).current = self.active
+            self.query_one(ContentSwitcher).current = "overview" if self.active == "overview" else "view"
         self._update_tab_counts()
         self.render_active()
         self.update_status()
@@ -273,8 +318,14 @@ class MainScreen(Screen):
         self._dirty = False
         if self.active == "overview":
             self.query_one(OverviewPanel).show(self.latest.frame, self.latest.palette)
-        else:
-            self.query_one(f"#{self.active}", ViewPanel).show(self.latest)
+            return
+        latest = self.latest
+        if not latest.has_rows(self.active):
+            if len(latest.items.get(self.active, ())) <= INLINE_ROWS:
+                latest.rows_for(self.active)
+            else:  # a big view: build its rows off the UI thread, show a placeholder meanwhile
+                self.build_rows(latest, self.active)
+        self.query_one(ViewPanel).show(VIEW_BY_ID[self.active], latest)
 
     def on_screen_resume(self) -> None:
         if self._dirty:
@@ -287,7 +338,7 @@ class MainScreen(Screen):
         a = self.latest.frame.analysis
         crit = getattr(a.overview, "findings_critical", 0)
         for spec in VIEWS:
-            n = len(self.latest.rows.get(spec.id, ()))
+            n = len(self.latest.items.get(spec.id, ()))
             counts[spec.id] = f"({n})" if n else ""
         if crit:
             counts["findings"] = f"({len(a.findings)}, {crit}!)"
@@ -312,7 +363,7 @@ class MainScreen(Screen):
         self.active = view_id
         self.query_one(ViewTabs).set_active(view_id)
         if self.latest is not None:
-            self.query_one(ContentSwitcher).current = view_id
+            self.query_one(ContentSwitcher).current = "overview" if view_id == "overview" else "view"
         filter_bar = self.query_one("#filter-bar", Input)
         filter_bar.display = False
         self.render_active()
@@ -323,7 +374,7 @@ class MainScreen(Screen):
     def active_panel(self) -> ViewPanel | None:
         if self.active == "overview":
             return None
-        return self.query_one(f"#{self.active}", ViewPanel)
+        return self.query_one(ViewPanel)
 
     def current_selection(self) -> ObjectRef | None:
         panel = self.active_panel()
@@ -376,15 +427,11 @@ class MainScreen(Screen):
         return had
 
     def jump(self, view_id: str, key: str | None = None, filter: str | None = None) -> bool:
-        """Switch to a view and put the cursor on a row (palette jumps). False if the row is not there."""
+        """Switch to a view with the cursor on a row (palette jumps). False if the row is not there."""
+        if view_id != "overview" and (key is not None or filter is not None):
+            self.query_one(ViewPanel).set_view_state(view_id, cursor_key=key, filter=filter)
         self.show_view(view_id)
         panel = self.active_panel()
-        if panel is None:
+        if panel is None or key is None or panel.table.busy:
             return True
-        if filter is not None:
-            panel.table.set_filter(filter)
-        if key is not None:
-            if not panel.table.set_cursor_key(key):
-                panel.table.set_filter("")
-                return panel.table.set_cursor_key(key)
-        return True
+        return panel.table.cursor_key == key

@@ -5,8 +5,9 @@ Every cluster-supplied string goes through `inert()` (never parsed as markup).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable, Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -27,11 +28,21 @@ def _t(value, style: str = "") -> Text:
     return inert(value, style)
 
 
-def _row(key: str, cells: list[tuple[object, object]], extra: str = "") -> Row:
-    """cells: (Text or str, sort value)."""
-    texts = tuple(c if isinstance(c, Text) else inert(c) for c, _ in cells)
-    hay = " ".join(t.plain for t in texts).lower()
-    return Row(key=key, cells=texts, sort=tuple(s for _, s in cells), text=f"{hay} {extra.lower()}" if extra else hay)
+@dataclass(frozen=True)
+class Ctx:
+    """What a row's cells need besides the item: colours, the frame, the zone columns."""
+
+    pal: Palette
+    frame: Frame
+    zones: tuple[str, ...] = ()
+
+    @property
+    def now(self) -> float:
+        return self.frame.analysis.now
+
+
+def _hay(*parts: object) -> str:
+    return " ".join(clean(p) for p in parts if p not in (None, "")).lower()
 
 
 def _num(v, fmt: str = "{:,.0f}", style: str = "") -> Text:
@@ -59,8 +70,11 @@ class ViewSpec:
     title: str
     key: str  # the number key that opens it
     columns: Callable[[object], list[Column]]  # analysis -> columns (zones depend on the data)
-    rows: Callable[[Frame, Palette], list[Row]]
-    items: Callable[[object], dict]  # analysis -> {row key: view model}
+    seq: Callable[[object], Sequence]  # analysis -> the view models, in the analysis' order (worst first)
+    key_of: Callable[[object], str]
+    sort: Callable[[object, Ctx], tuple]  # one sort value per column
+    text: Callable[[object], str]  # lower-case words for the filter
+    cells: Callable[[object, Ctx], tuple]  # built only for rows on screen
     ref: Callable[[object], ObjectRef | None]  # view model -> the object actions operate on
     detail: Callable[[object, Frame, Palette], RenderableType]
     note: Callable[[object], str] = lambda a: ""
@@ -92,29 +106,43 @@ def quota_columns(_a) -> list[Column]:
     ]
 
 
-def quota_rows(frame: Frame, pal: Palette) -> list[Row]:
-    out = []
-    for nq in frame.analysis.quotas.rows:
-        sev = LEVEL_SEVERITY.get(nq.level, "")
-        cpu = _quota_ratio(nq, "requests.cpu", "cpu")
-        mem = _quota_ratio(nq, "requests.memory", "memory")
-        gpu = _quota_ratio(nq, "requests.nvidia.com/gpu")
-        level = nq.level.replace("_", " ") if nq.has_quota else "no quota"
-        gpu_cell = (gauge(gpu.ratio, 11, pal, label=f"{gpu.used}/{gpu.hard}") if gpu else
-                    _t(f"{nq.gpu_requested} req" if nq.gpu_requested else "-", pal.dim))
-        out.append(_row(nq.key, [
-            (_t(nq.namespace, "bold" if nq.prod else ""), nq.namespace),
-            (_t(level, pal.severity(sev) if sev else pal.dim), {"exceeded": 0, "fully_used": 1, "almost_full": 2, "ok": 3}.get(nq.level, 4)),
-            (gauge(nq.max_ratio, 12, pal), nq.max_ratio),
-            (gauge(cpu.ratio, 12, pal) if cpu else _t(fmt_cpu(nq.cpu_requested_m), pal.dim), cpu.ratio if cpu else None),
-            (gauge(mem.ratio, 12, pal) if mem else _t(fmt_bytes(nq.memory_requested), pal.dim), mem.ratio if mem else None),
-            (gpu_cell, gpu.ratio if gpu else None),
-            (_num(nq.pods), nq.pods),
-            (_t(fmt_cores(nq.cpu_used_cores)), nq.cpu_used_cores),
-            (_t(fmt_cpu(nq.cpu_idle_reserved_m)), nq.cpu_idle_reserved_m),
-            (_num(nq.gpus_idle, style=pal.warning if nq.gpus_idle else ""), nq.gpus_idle),
-        ], extra=" ".join(nq.quotas) + (" prod" if nq.prod else "")))
-    return out
+LEVEL_RANK = {"exceeded": 0, "fully_used": 1, "almost_full": 2, "ok": 3}
+
+
+def quota_sort(nq, ctx: Ctx) -> tuple:
+    cpu = _quota_ratio(nq, "requests.cpu", "cpu")
+    mem = _quota_ratio(nq, "requests.memory", "memory")
+    gpu = _quota_ratio(nq, "requests.nvidia.com/gpu")
+    return (nq.namespace, LEVEL_RANK.get(nq.level, 4), nq.max_ratio, cpu.ratio if cpu else None,
+            mem.ratio if mem else None, gpu.ratio if gpu else None, nq.pods, nq.cpu_used_cores,
+            nq.cpu_idle_reserved_m, nq.gpus_idle)
+
+
+def quota_text(nq) -> str:
+    return _hay(nq.namespace, nq.level.replace("_", " ") if nq.has_quota else "no quota", *nq.quotas, "prod" if nq.prod else "")
+
+
+def quota_cells(nq, ctx: Ctx) -> tuple[Text, ...]:
+    pal = ctx.pal
+    sev = LEVEL_SEVERITY.get(nq.level, "")
+    cpu = _quota_ratio(nq, "requests.cpu", "cpu")
+    mem = _quota_ratio(nq, "requests.memory", "memory")
+    gpu = _quota_ratio(nq, "requests.nvidia.com/gpu")
+    level = nq.level.replace("_", " ") if nq.has_quota else "no quota"
+    gpu_cell = (gauge(gpu.ratio, 11, pal, label=f"{gpu.used}/{gpu.hard}") if gpu else
+                _t(f"{nq.gpu_requested} req" if nq.gpu_requested else "-", pal.dim))
+    return (
+        _t(nq.namespace, "bold" if nq.prod else ""),
+        _t(level, pal.severity(sev) if sev else pal.dim),
+        gauge(nq.max_ratio, 12, pal),
+        gauge(cpu.ratio, 12, pal) if cpu else _t(fmt_cpu(nq.cpu_requested_m), pal.dim),
+        gauge(mem.ratio, 12, pal) if mem else _t(fmt_bytes(nq.memory_requested), pal.dim),
+        gpu_cell,
+        _num(nq.pods),
+        _t(fmt_cores(nq.cpu_used_cores)),
+        _t(fmt_cpu(nq.cpu_idle_reserved_m)),
+        _num(nq.gpus_idle, style=pal.warning if nq.gpus_idle else ""),
+    )
 
 
 def quota_detail(nq, frame: Frame, pal: Palette) -> RenderableType:
@@ -162,28 +190,36 @@ def gpu_columns(_a) -> list[Column]:
     ]
 
 
-def gpu_rows(frame: Frame, pal: Palette) -> list[Row]:
-    out = []
-    for g in frame.analysis.gpu_nodes.rows:
-        ratio = g.requested / g.allocatable if g.allocatable else None
-        bad = g.not_ready or g.cordoned
-        status_style = pal.critical if g.not_ready else (pal.warning if g.cordoned else pal.ok)
-        util_style = pal.warning if (g.util_avg is not None and g.util_avg < 5 and g.requested) else ""
-        out.append(_row(g.key, [
-            (_t(g.node, pal.dim if bad else ""), g.node),
-            (_t(g.product), g.product),
-            (_t(g.zone), g.zone),
-            (gauge(ratio, 15, pal, label=f"{g.requested}/{g.allocatable}", color=pal.accent), ratio),
-            (_num(g.free), g.free),
-            (_t(fmt_pct(g.util_avg), util_style), g.util_avg),
-            (sparkline(_node_history(g), 12, lo=0, hi=100, style=pal.info), g.util_avg),
-            (_num(g.idle_gpus, style=pal.warning if g.idle_gpus else ""), g.idle_gpus),
-            (_t(fmt_pct(g.mem_percent_avg)), g.mem_percent_avg),
-            (_t("-" if g.power_w is None else f"{g.power_w:.0f}W"), g.power_w),
-            (_t(g.status, status_style), g.status),
-            (_t(",".join(g.taints), pal.dim), len(g.taints)),
-        ], extra=g.instance_type))
-    return out
+def gpu_sort(g, ctx: Ctx) -> tuple:
+    ratio = g.requested / g.allocatable if g.allocatable else None
+    return (g.node, g.product, g.zone, ratio, g.free, g.util_avg, g.util_avg, g.idle_gpus, g.mem_percent_avg,
+            g.power_w, g.status, len(g.taints))
+
+
+def gpu_text(g) -> str:
+    return _hay(g.node, g.product, g.zone, g.instance_type, g.status, *g.taints)
+
+
+def gpu_cells(g, ctx: Ctx) -> tuple[Text, ...]:
+    pal = ctx.pal
+    ratio = g.requested / g.allocatable if g.allocatable else None
+    bad = g.not_ready or g.cordoned
+    status_style = pal.critical if g.not_ready else (pal.warning if g.cordoned else pal.ok)
+    util_style = pal.warning if (g.util_avg is not None and g.util_avg < 5 and g.requested) else ""
+    return (
+        _t(g.node, pal.dim if bad else ""),
+        _t(g.product),
+        _t(g.zone),
+        gauge(ratio, 15, pal, label=f"{g.requested}/{g.allocatable}", color=pal.accent),
+        _num(g.free),
+        _t(fmt_pct(g.util_avg), util_style),
+        sparkline(_node_history(g), 12, lo=0, hi=100, style=pal.info),
+        _num(g.idle_gpus, style=pal.warning if g.idle_gpus else ""),
+        _t(fmt_pct(g.mem_percent_avg)),
+        _t("-" if g.power_w is None else f"{g.power_w:.0f}W"),
+        _t(g.status, status_style),
+        _t(",".join(g.taints), pal.dim),
+    )
 
 
 def gpu_detail(g, frame: Frame, pal: Palette) -> RenderableType:
@@ -236,24 +272,34 @@ def hpa_columns(_a) -> list[Column]:
     ]
 
 
-def hpa_rows(frame: Frame, pal: Palette) -> list[Row]:
-    out = []
-    for h in frame.analysis.hpas.rows:
-        sev = HPA_SEVERITY.get(h.state, "")
-        calc_style = pal.warning if (h.computed_desired is not None and h.computed_desired != h.desired) else ""
-        out.append(_row(h.key, [
-            (_t(f"{h.namespace}/{h.name}"), h.key),
-            (_t(h.target, pal.dim), h.target),
-            (_num(h.min_replicas), h.min_replicas),
-            (_num(h.max_replicas), h.max_replicas),
-            (_num(h.current, style=pal.critical if h.current >= h.max_replicas and h.max_replicas > h.min_replicas else ""), h.current),
-            (_num(h.desired), h.desired),
-            (_num(h.computed_desired, style=calc_style), h.computed_desired),
-            (_t(h.state.replace("_", " "), pal.severity(sev)), h.state),
-            (_t("  ".join(m.text for m in h.metrics)), h.metrics[0].ratio if h.metrics else None),
-            (sparkline(h.history_current, 14, lo=0, hi=max(h.max_replicas, 1), style=pal.info), len(h.history_current)),
-        ], extra=" ".join(h.states)))
-    return out
+HPA_RANK = {"maxed_out": 0, "blind": 1, "flapping": 2, "mismatch": 3, "unknown": 4, "pinned_at_min": 5, "healthy": 6}
+
+
+def hpa_sort(h, ctx: Ctx) -> tuple:
+    return (h.key, h.target, h.min_replicas, h.max_replicas, h.current, h.desired, h.computed_desired,
+            HPA_RANK.get(h.state, 9), h.metrics[0].ratio if h.metrics else None, len(h.history_current))
+
+
+def hpa_text(h) -> str:
+    return _hay(h.namespace, h.name, h.target, *h.states, *(m.text for m in h.metrics), h.state.replace("_", " "))
+
+
+def hpa_cells(h, ctx: Ctx) -> tuple[Text, ...]:
+    pal = ctx.pal
+    sev = HPA_SEVERITY.get(h.state, "")
+    calc_style = pal.warning if (h.computed_desired is not None and h.computed_desired != h.desired) else ""
+    return (
+        _t(f"{h.namespace}/{h.name}"),
+        _t(h.target, pal.dim),
+        _num(h.min_replicas),
+        _num(h.max_replicas),
+        _num(h.current, style=pal.critical if h.current >= h.max_replicas and h.max_replicas > h.min_replicas else ""),
+        _num(h.desired),
+        _num(h.computed_desired, style=calc_style),
+        _t(h.state.replace("_", " "), pal.severity(sev)),
+        _t("  ".join(m.text for m in h.metrics)),
+        sparkline(h.history_current, 14, lo=0, hi=max(h.max_replicas, 1), style=pal.info),
+    )
 
 
 def hpa_detail(h, frame: Frame, pal: Palette) -> RenderableType:
@@ -305,24 +351,31 @@ def probe_columns(_a) -> list[Column]:
     ]
 
 
-def probe_rows(frame: Frame, pal: Palette) -> list[Row]:
-    now = frame.analysis.now
-    out = []
-    for p in frame.analysis.probes.containers:
-        state = p.reason or p.state
-        st_style = pal.critical if p.crashloop else (pal.warning if not p.ready else pal.ok)
-        out.append(_row(p.key, [
-            (_t(f"{p.namespace}/{p.pod}/{p.container}"), p.key),
-            (_t(p.workload, pal.dim), p.workload),
-            (_t(",".join(f[:4] for f in p.failing) or "-", pal.warning if p.failing else pal.dim), len(p.failing)),
-            (_num(p.failures_5m, style=pal.warning if p.failures_5m else ""), p.failures_5m),
-            (_num(p.restarts, style=pal.critical if p.restarts > 5 else ""), p.restarts),
-            (_num(p.restarts_1h), p.restarts_1h),
-            (_t(state, st_style), (0 if p.crashloop else 1, state)),
-            (_t(f"{p.last_event_reason}: {p.last_event_message}" if p.last_event_reason else "", pal.dim), p.last_event_at or None),
-            (_t(since(p.since, now)), -p.since if p.since else None),
-        ], extra=f"{p.node} {' '.join(p.failing)}"))
-    return out
+def probe_sort(p, ctx: Ctx) -> tuple:
+    return (p.key, p.workload, len(p.failing), p.failures_5m, p.restarts, p.restarts_1h,
+            (0 if p.crashloop else 1, p.reason or p.state), p.last_event_at or None, -p.since if p.since else None)
+
+
+def probe_text(p) -> str:
+    return _hay(p.namespace, p.pod, p.container, p.workload, p.node, *p.failing, p.reason or p.state,
+                p.last_event_reason, p.last_event_message, "crashloop" if p.crashloop else "")
+
+
+def probe_cells(p, ctx: Ctx) -> tuple[Text, ...]:
+    pal = ctx.pal
+    state = p.reason or p.state
+    st_style = pal.critical if p.crashloop else (pal.warning if not p.ready else pal.ok)
+    return (
+        _t(f"{p.namespace}/{p.pod}/{p.container}"),
+        _t(p.workload, pal.dim),
+        _t(",".join(f[:4] for f in p.failing) or "-", pal.warning if p.failing else pal.dim),
+        _num(p.failures_5m, style=pal.warning if p.failures_5m else ""),
+        _num(p.restarts, style=pal.critical if p.restarts > 5 else ""),
+        _num(p.restarts_1h),
+        _t(state, st_style),
+        _t(f"{p.last_event_reason}: {p.last_event_message}" if p.last_event_reason else "", pal.dim),
+        _t(since(p.since, ctx.now)),
+    )
 
 
 def probe_detail(p, frame: Frame, pal: Palette) -> RenderableType:
@@ -364,28 +417,30 @@ def zone_columns(analysis) -> list[Column]:
     return cols
 
 
-def zone_rows(frame: Frame, pal: Palette) -> list[Row]:
-    zones = _zones(frame.analysis)
-    out = []
-    for w in frame.analysis.zones.workloads:
-        per = {c.zone: c.ready for c in w.by_zone}
-        flags = []
-        if w.single_zone:
-            flags.append("single-zone")
-        if w.prod:
-            flags.append("prod")
-        if w.spread_constraints:
-            flags.append("spread")
-        cells = [(_t(f"{w.kind}/{w.namespace}/{w.name}"), w.key),
-                 (_t(f"{w.ready}/{w.replicas}", pal.warning if w.ready < w.replicas else ""), w.ready)]
-        for z in zones:
-            n = per.get(z, 0)
-            cells.append((_num(n, style=pal.dim if n == 0 else ""), n))
-        cells += [(_num(w.skew, style=pal.warning if w.skew > 1 else ""), w.skew),
-                  (_t(" ".join(flags), pal.critical if (w.single_zone and w.prod) else (pal.warning if w.single_zone else pal.dim)),
-                   " ".join(flags))]
-        out.append(_row(w.key, cells))
-    return out
+def _zone_flags(w) -> list[str]:
+    return [f for f, on in (("single-zone", w.single_zone), ("prod", w.prod), ("spread", w.spread_constraints)) if on]
+
+
+def zone_sort(w, ctx: Ctx) -> tuple:
+    per = {c.zone: c.ready for c in w.by_zone}
+    return (w.key, w.ready, *(per.get(z, 0) for z in ctx.zones), w.skew, " ".join(_zone_flags(w)))
+
+
+def zone_text(w) -> str:
+    return _hay(w.kind, w.namespace, w.name, *_zone_flags(w))
+
+
+def zone_cells(w, ctx: Ctx) -> tuple[Text, ...]:
+    pal = ctx.pal
+    per = {c.zone: c.ready for c in w.by_zone}
+    cells = [_t(f"{w.kind}/{w.namespace}/{w.name}"),
+             _t(f"{w.ready}/{w.replicas}", pal.warning if w.ready < w.replicas else "")]
+    for z in ctx.zones:
+        n = per.get(z, 0)
+        cells.append(_num(n, style=pal.dim if n == 0 else ""))
+    cells += [_num(w.skew, style=pal.warning if w.skew > 1 else ""),
+              _t(" ".join(_zone_flags(w)), pal.critical if (w.single_zone and w.prod) else (pal.warning if w.single_zone else pal.dim))]
+    return tuple(cells)
 
 
 def zone_summary(analysis, pal: Palette) -> RenderableType:
@@ -445,18 +500,21 @@ def finding_key(f) -> str:
     return f.key or f"{f.id}/{f.kind}/{f.namespace}/{f.name}"
 
 
-def finding_rows(frame: Frame, pal: Palette) -> list[Row]:
-    out = []
-    for n, f in enumerate(frame.analysis.findings):
-        obj = f"{f.kind}/{f.namespace}/{f.name}" if f.namespace else f"{f.kind}/{f.name}"
-        out.append(_row(finding_key(f), [
-            (_t(f.severity, pal.severity(f.severity)), (SEV_ORDER.get(f.severity, 3), n)),
-            (_t(f.id), f.id),
-            (_t(obj), obj),
-            (_t(f.summary), f.summary),
-            (_t(f.view, pal.dim), f.view),
-        ], extra=f"{f.action} {f.alert}"))
-    return out
+def _finding_object(f) -> str:
+    return f"{f.kind}/{f.namespace}/{f.name}" if f.namespace else f"{f.kind}/{f.name}"
+
+
+def finding_sort(f, ctx: Ctx) -> tuple:
+    return ((SEV_ORDER.get(f.severity, 3), -f.impact), f.id, _finding_object(f), f.summary, f.view)
+
+
+def finding_text(f) -> str:
+    return _hay(f.severity, f.id, _finding_object(f), f.summary, f.view, f.action, f.alert)
+
+
+def finding_cells(f, ctx: Ctx) -> tuple[Text, ...]:
+    pal = ctx.pal
+    return (_t(f.severity, pal.severity(f.severity)), _t(f.id), _t(_finding_object(f)), _t(f.summary), _t(f.view, pal.dim))
 
 
 def finding_detail(f, frame: Frame, pal: Palette) -> RenderableType:
@@ -486,21 +544,30 @@ def pending_columns(_a) -> list[Column]:
     ]
 
 
-def pending_rows(frame: Frame, pal: Palette) -> list[Row]:
-    out = []
-    for p in frame.analysis.pending.rows:
-        top = p.reasons[0].reason if p.reasons else (p.scheduler_message or "")
-        out.append(_row(p.key, [
-            (_t(f"{p.namespace}/{p.name}"), p.key),
-            (_t(p.workload, pal.dim), p.workload),
-            (_t(fmt_age(p.pending_for_s), pal.warning if p.pending_for_s > 300 else ""), p.pending_for_s),
-            (_num(p.gpu or None, style=pal.accent), p.gpu),
-            (_t(fmt_cpu(p.cpu_m)), p.cpu_m),
-            (_t(fmt_bytes(p.memory)), p.memory),
-            (_num(p.fit_count, style=pal.ok if p.fit_count else pal.critical), p.fit_count),
-            (_t(top, pal.warning), top),
-        ], extra=p.summary))
-    return out
+def _pending_top(p) -> str:
+    return p.reasons[0].reason if p.reasons else (p.scheduler_message or "")
+
+
+def pending_sort(p, ctx: Ctx) -> tuple:
+    return (p.key, p.workload, p.pending_for_s, p.gpu, p.cpu_m, p.memory, p.fit_count, _pending_top(p))
+
+
+def pending_text(p) -> str:
+    return _hay(p.namespace, p.name, p.workload, _pending_top(p), p.summary, "gpu" if p.wants_gpu else "")
+
+
+def pending_cells(p, ctx: Ctx) -> tuple[Text, ...]:
+    pal = ctx.pal
+    return (
+        _t(f"{p.namespace}/{p.name}"),
+        _t(p.workload, pal.dim),
+        _t(fmt_age(p.pending_for_s), pal.warning if p.pending_for_s > 300 else ""),
+        _num(p.gpu or None, style=pal.accent),
+        _t(fmt_cpu(p.cpu_m)),
+        _t(fmt_bytes(p.memory)),
+        _num(p.fit_count, style=pal.ok if p.fit_count else pal.critical),
+        _t(_pending_top(p), pal.warning),
+    )
 
 
 def pending_detail(p, frame: Frame, pal: Palette) -> RenderableType:
@@ -522,50 +589,81 @@ def pending_detail(p, frame: Frame, pal: Palette) -> RenderableType:
 
 
 # ---------------------------------------------------------------- registry
-def _by_key(rows) -> dict:
-    return {r.key: r for r in rows}
+def _key(x) -> str:
+    return x.key
 
 
 VIEWS: tuple[ViewSpec, ...] = (
-    ViewSpec("quotas", "Quotas", "2", quota_columns, quota_rows, lambda a: _by_key(a.quotas.rows),
-             lambda r: ObjectRef("Namespace", "", r.namespace), quota_detail, lambda a: a.quotas.note,
-             empty="no namespaces"),
-    ViewSpec("gpus", "GPU nodes", "3", gpu_columns, gpu_rows, lambda a: _by_key(a.gpu_nodes.rows),
+    ViewSpec("quotas", "Quotas", "2", quota_columns, lambda a: a.quotas.rows, _key, quota_sort, quota_text, quota_cells,
+             lambda r: ObjectRef("Namespace", "", r.namespace), quota_detail, lambda a: a.quotas.note, empty="no namespaces"),
+    ViewSpec("gpus", "GPU nodes", "3", gpu_columns, lambda a: a.gpu_nodes.rows, _key, gpu_sort, gpu_text, gpu_cells,
              lambda r: ObjectRef("Node", "", r.node), gpu_detail, lambda a: a.gpu_nodes.note, empty="no GPU nodes"),
-    ViewSpec("hpas", "HPAs", "4", hpa_columns, hpa_rows, lambda a: _by_key(a.hpas.rows),
+    ViewSpec("hpas", "HPAs", "4", hpa_columns, lambda a: a.hpas.rows, _key, hpa_sort, hpa_text, hpa_cells,
              lambda r: ObjectRef("HorizontalPodAutoscaler", r.namespace, r.name), hpa_detail, lambda a: a.hpas.note,
              empty="no HorizontalPodAutoscalers"),
-    ViewSpec("probes", "Probes", "5", probe_columns, probe_rows, lambda a: _by_key(a.probes.containers),
+    ViewSpec("probes", "Probes", "5", probe_columns, lambda a: a.probes.containers, _key, probe_sort, probe_text, probe_cells,
              lambda r: ObjectRef("Pod", r.namespace, r.pod), probe_detail, lambda a: a.probes.note,
              empty="no failing probes, crash loops or restarts"),
-    ViewSpec("zones", "Zones", "6", zone_columns, zone_rows, lambda a: _by_key(a.zones.workloads),
+    ViewSpec("zones", "Zones", "6", zone_columns, lambda a: a.zones.workloads, _key, zone_sort, zone_text, zone_cells,
              lambda r: ObjectRef(r.kind, r.namespace, r.name), zone_detail, lambda a: a.zones.note, empty="no workloads"),
-    ViewSpec("findings", "Findings", "7", finding_columns, finding_rows, lambda a: {finding_key(f): f for f in a.findings},
-             lambda f: ObjectRef(f.kind, f.namespace, f.name), finding_detail, empty="no findings"),
-    ViewSpec("pending", "Pending", "8", pending_columns, pending_rows, lambda a: _by_key(a.pending.rows),
-             lambda p: ObjectRef("Pod", p.namespace, p.name), pending_detail, lambda a: a.pending.note,
+    ViewSpec("findings", "Findings", "7", finding_columns, lambda a: a.findings, finding_key, finding_sort, finding_text,
+             finding_cells, lambda f: ObjectRef(f.kind, f.namespace, f.name), finding_detail, empty="no findings"),
+    ViewSpec("pending", "Pending", "8", pending_columns, lambda a: a.pending.rows, _key, pending_sort, pending_text,
+             pending_cells, lambda p: ObjectRef("Pod", p.namespace, p.name), pending_detail, lambda a: a.pending.note,
              empty="no pending pods"),
 )
 VIEW_BY_ID = {v.id: v for v in VIEWS}
+INLINE_ROWS = 3000  # views up to this many rows are built on the UI thread when first shown
 
 
 @dataclass(frozen=True)
 class PreparedFrame:
-    """A frame plus every view's rows and row index, built off the UI thread."""
+    """A frame plus, per view, its items by row key (all views) and its rows (built on demand,
+    off the UI thread for big views; only the visible view's rows are built for each frame)."""
 
     frame: Frame
-    rows: dict[str, list[Row]]
     items: dict[str, dict]
     palette: Palette
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+
+    def has_rows(self, view_id: str) -> bool:
+        return view_id in self.rows
+
+    def rows_for(self, view_id: str) -> list[Row]:
+        rows = self.rows.get(view_id)
+        if rows is None:
+            rows = self.rows[view_id] = build_rows(VIEW_BY_ID[view_id], self)
+        return rows
 
 
-def prepare(frame: Frame, palette: Palette) -> PreparedFrame:
-    rows, items = {}, {}
+def _error_cells(message: str, pal: Palette):
+    def cells(_item, ctx=None):
+        return (Text(message, style=pal.critical),)
+    return cells
+
+
+def build_rows(spec: ViewSpec, prepared: PreparedFrame) -> list[Row]:
+    pal = prepared.palette
+    analysis = prepared.frame.analysis
+    try:
+        ctx = Ctx(pal, prepared.frame, tuple(_zones(analysis)))
+        cells = partial(spec.cells, ctx=ctx)
+        return [Row(k, spec.sort(x, ctx), spec.text(x), x, cells) for k, x in prepared.items[spec.id].items()]
+    except Exception as e:  # one broken view must not take the dashboard down
+        msg = f"cannot render this view: {type(e).__name__}: {clean(e)}"
+        return [Row("!error", (msg,), msg.lower(), None, _error_cells(msg, pal))]
+
+
+def prepare(frame: Frame, palette: Palette, views: Sequence[str] = ()) -> PreparedFrame:
+    """Index every view's items by key; build rows for `views` (the visible one)."""
+    items = {}
     for v in VIEWS:
         try:
-            rows[v.id] = v.rows(frame, palette)
-            items[v.id] = v.items(frame.analysis)
-        except Exception as e:  # one broken view must not take the dashboard down
-            rows[v.id] = [_row("!error", [(Text(f"cannot render this view: {type(e).__name__}: {clean(e)}", style=palette.critical), "")])]
+            items[v.id] = {v.key_of(x): x for x in v.seq(frame.analysis)}
+        except Exception:
             items[v.id] = {}
-    return PreparedFrame(frame, rows, items, palette)
+    prepared = PreparedFrame(frame, items, palette)
+    for view_id in views:
+        if view_id in VIEW_BY_ID:
+            prepared.rows_for(view_id)
+    return prepared

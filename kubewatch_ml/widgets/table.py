@@ -8,7 +8,7 @@ The header row is clickable (sort; click again to reverse), rows are clickable (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -35,12 +35,41 @@ class Column:
     drop: int = 0  # > 0: may be hidden on narrow terminals, higher numbers first
 
 
-@dataclass(frozen=True, slots=True)
 class Row:
-    key: str
-    cells: tuple[Text, ...]
-    sort: tuple  # one comparable value (or None) per column
-    text: str  # lower-case haystack for the filter
+    """One table row. Cells are built only when the row is drawn (`build(item)`), so a 150,000-row
+    list costs a key, a sort tuple and a filter string per row, not a dozen rich Text objects."""
+
+    __slots__ = ("key", "sort", "text", "item", "build")
+
+    def __init__(self, key: str, sort: tuple, text: str, item: object = None,
+                 build: Callable[[object], Sequence[Text]] | None = None) -> None:
+        self.key = key
+        self.sort = sort  # one comparable value (or None) per column
+        self.text = text  # lower-case haystack for the filter
+        self.item = item  # the view model behind the row
+        self.build = build
+
+    def __repr__(self) -> str:
+        return f"Row({self.key!r})"
+
+    @property
+    def cells(self) -> tuple[Text, ...]:
+        if self.build is None:
+            return tuple(c if isinstance(c, Text) else Text(str(c)) for c in (self.item or ()))
+        return tuple(self.build(self.item))
+
+    def same_as(self, other: "Row") -> bool:
+        return other is self or (other.item is self.item and other.build is self.build and other.key == self.key)
+
+
+@dataclass(frozen=True)
+class TableState:
+    """What a view remembers while another view is shown."""
+
+    filter: str = ""
+    sort_key: str | None = None
+    reverse: bool = False
+    cursor_key: str | None = None
 
 
 def matches(row: Row, terms: Sequence[str]) -> bool:
@@ -60,14 +89,15 @@ def compute_view(rows: Sequence[Row], flt: str, sort_index: int | None, reverse:
     terms = flt.lower().split()
     out = [r for r in rows if matches(r, terms)] if terms else list(rows)
     if sort_index is not None:
-        out = [r if len(r.sort) > sort_index else Row(r.key, r.cells, r.sort + (None,) * (sort_index + 1 - len(r.sort)), r.text)
-               for r in out]
-        present = [r for r in out if r.sort[sort_index] is not None]
-        missing = [r for r in out if r.sort[sort_index] is None]
+        def value(r: Row):
+            return r.sort[sort_index] if sort_index < len(r.sort) else None
+
+        present = [r for r in out if value(r) is not None]
+        missing = [r for r in out if value(r) is None]
         try:
-            present.sort(key=lambda r: r.sort[sort_index], reverse=reverse)
+            present.sort(key=value, reverse=reverse)
         except TypeError:  # mixed types in one column: compare as text
-            present.sort(key=lambda r: str(r.sort[sort_index]), reverse=reverse)
+            present.sort(key=lambda r: str(value(r)), reverse=reverse)
         out = present + missing
     return out
 
@@ -142,6 +172,7 @@ class RowTable(ScrollView, can_focus=True):
         self._cursor_key: str | None = None
         self._generation = 0
         self._pending = False  # an async recompute is running
+        self._loading = False  # the rows themselves are being built
         self._layout: tuple[int, tuple[tuple[int, int, int], ...], int] | None = None
         self._cache: dict[str, tuple[Row, Strip]] = {}
         self._header_cache: tuple[tuple, Strip] | None = None
@@ -181,7 +212,7 @@ class RowTable(ScrollView, can_focus=True):
 
     @property
     def busy(self) -> bool:
-        return self._pending
+        return self._pending or self._loading
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         columns = tuple(columns)
@@ -195,7 +226,36 @@ class RowTable(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Sequence[Row]) -> None:
         self._rows = rows
+        self._loading = False
         self._recompute()
+
+    def get_state(self) -> TableState:
+        col = self.sort_column
+        return TableState(self._filter, col.key if col else None, self._reverse, self._cursor_key)
+
+    def load(self, columns: Sequence[Column], rows: Sequence[Row] | None, state: TableState | None = None) -> None:
+        """Switch the table to another view's columns, rows and remembered state, in one recompute.
+        rows None: the rows are being built; show a placeholder until set_rows()."""
+        self._cache.clear()
+        if state is not None:
+            self._sort_index, self._columns = None, ()
+        self.set_columns(columns)
+        if state is not None:
+            keys = [c.key for c in self._columns]
+            self._filter = state.filter
+            self._sort_index = keys.index(state.sort_key) if state.sort_key in keys else None
+            self._reverse = state.reverse
+            self._cursor_key = state.cursor_key
+            self._cursor = 0
+            self.scroll_to(0, 0, animate=False, immediate=True)
+        self._header_cache = None
+        if rows is None:
+            self._rows, self._view, self._loading = (), [], True
+            self._update_virtual_size()
+            self.refresh()
+            self.post_message(self.ViewChanged(self))
+        else:
+            self.set_rows(rows)
 
     def set_filter(self, text: str) -> None:
         if text != self._filter:
@@ -211,7 +271,7 @@ class RowTable(ScrollView, can_focus=True):
 
     def set_cursor_key(self, key: str) -> bool:
         """Move the cursor to the row with this key; False when it is not visible."""
-        if self._pending:  # a recompute is running: the cursor lands on it when it finishes
+        if self._pending or self._loading:  # rows on their way: the cursor lands on it when they arrive
             self._cursor_key = key
             return True
         for i, r in enumerate(self._view):
@@ -229,7 +289,8 @@ class RowTable(ScrollView, can_focus=True):
         else:
             self._apply(compute_view(self._rows, self._filter, self._sort_index, self._reverse))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rowtable")
+    # description given: Textual's default is repr() of the arguments, here up to 150,000 rows
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rowtable", description="filter and sort rows")
     def _compute(self, generation: int, rows, flt, sort_index, reverse) -> None:
         self.post_message(self._Computed(generation, compute_view(rows, flt, sort_index, reverse)))
 
@@ -304,7 +365,7 @@ class RowTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ rendering
     def _row_strip(self, row: Row) -> Strip:
         cached = self._cache.get(row.key)
-        if cached is not None and (cached[0] is row or cached[0].cells == row.cells):
+        if cached is not None and cached[0].same_as(row):
             return cached[1]
         cells, width = self._column_layout()
         line = Text(no_wrap=True, end="")
@@ -361,7 +422,7 @@ class RowTable(ScrollView, can_focus=True):
         index = scroll_y + y - 1
         if index >= len(self._view):
             if index == 0 and not self._view:
-                msg = "(loading…)" if self._pending else ("(no rows match the filter)" if self._filter else "(nothing to show)")
+                msg = "(loading…)" if self.busy else ("(no rows match the filter)" if self._filter else "(nothing to show)")
                 return Strip([Segment(msg, base + Style(dim=True))]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         if index == self._cursor:  # the cursor's background replaces the base background beneath the cells

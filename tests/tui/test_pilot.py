@@ -15,7 +15,9 @@ from .scenario import EVIL_POD, NOW
 
 
 def panel(app, view_id) -> ViewPanel:
-    return app.main_screen.query_one(f"#{view_id}", ViewPanel)
+    p = app.main_screen.query_one(ViewPanel)
+    assert p.spec.id == view_id and app.active_view == view_id
+    return p
 
 
 async def test_number_keys_switch_views_and_tabs_are_clickable():
@@ -119,16 +121,16 @@ async def test_sort_by_key_and_by_clicking_the_header():
         # click the FREE header
         header = screen_text(app).splitlines()[2]
         x = header.index("FREE")
-        await pilot.click(f"#table-gpus", offset=(x + 1, 0))
+        await pilot.click("#table", offset=(x + 1, 0))
         await pilot.pause()
         assert table.sort_column.key == "free" and not table.sort_reverse
         frees = [r.sort[4] for r in table.visible_rows]
         assert frees == sorted(frees)
-        await pilot.click(f"#table-gpus", offset=(x + 1, 0))  # again: reversed
+        await pilot.click("#table", offset=(x + 1, 0))  # again: reversed
         assert table.sort_reverse
         assert "sorted by FREE ▼" in screen_text(app)
         # clicking a row moves the cursor
-        await pilot.click(f"#table-gpus", offset=(2, 3))
+        await pilot.click("#table", offset=(2, 3))
         assert table.cursor_key == table.visible_rows[2].key
 
 

@@ -15,8 +15,7 @@ def _at(keys=(), cursor=None):
         for k in keys:
             await pilot.press(k)
         if cursor is not None:
-            view = pilot.app.active_view
-            pilot.app.main_screen.query_one(f"#table-{view}").set_cursor_key(cursor)
+            pilot.app.main_screen.query_one("#table").set_cursor_key(cursor)
         await pilot.pause()
     return run_before
 

@@ -50,7 +50,7 @@ def test_human_units():
 
 # ---------------------------------------------------------------- table model
 def _rows():
-    return [Row(k, (Text(k), Text(str(v))), (k, v), f"{k} {tag}") for k, v, tag in
+    return [Row(k, (k, v), f"{k} {tag}", (Text(k), Text(str(v)))) for k, v, tag in
             (("a", 3, "gpu"), ("b", None, "cpu"), ("c", 1, "gpu prod"), ("d", 2, "cpu prod"))]
 
 

@@ -1,0 +1,187 @@
+"""Key-to-repaint latency of the dashboard at 5,000 nodes / 150,000 pods, while loading and refreshing.
+
+    .venv/bin/python bench/tui_latency.py [--nodes 5000] [--pods 150000] [--rounds 3] [--sim]
+
+Default: a feed over a synthetic snapshot (bench/analysis.py) that first reports a cold load for a few
+seconds, then hands out a new frame every --refresh seconds, each one re-analysed in the feed's thread,
+so the UI competes with analyze() + row building for the GIL like it does on a live cluster.
+--sim: the real path instead — SimCluster(nodes, pods) on loopback, list+watch over HTTP, direct scrape.
+Each sample: press a key through the Pilot, wait until the app is idle (message queue drained, screen
+refreshed), take the wall time. Target: p95 < 100 ms (BENCHMARKS.md).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from kubewatch_ml.feed import FeedStatus, build_frame, settle_long_lived  # noqa: E402
+from kubewatch_ml.snapshot import KindState  # noqa: E402
+
+KEYS = ["2", "down", "down", "3", "down", "o", "4", "5", "6", "pagedown", "7", "down", "8", "1", "O", "3", "end", "home"]
+
+
+class RefreshingFeed:
+    """Cold load for `load_seconds` (progress only), then a freshly analysed frame every `refresh` seconds."""
+
+    def __init__(self, cluster, metrics, load_seconds: float, refresh: float):
+        self.cluster, self.metrics = cluster, metrics
+        self.start = time.monotonic()
+        self.load_seconds, self.refresh = load_seconds, refresh
+        self.closed = threading.Event()
+        self.frames = 0
+        self.last = 0.0
+
+    def _loading(self) -> bool:
+        return time.monotonic() - self.start < self.load_seconds
+
+    def progress(self) -> FeedStatus:
+        frac = min(1.0, (time.monotonic() - self.start) / self.load_seconds)
+        n = len(self.cluster.pods)
+        kinds = {"nodes": KindState("nodes", listed=len(self.cluster.nodes), complete=True),
+                 "pods": KindState("pods", listed=int(n * frac), pages=int(n * frac) // 500, complete=frac >= 1)}
+        return FeedStatus(context="bench", api_state="loading" if frac < 1 else "connected", kinds=kinds, loaded=frac >= 1)
+
+    def next_frame(self, timeout: float):
+        if self._loading():
+            self.closed.wait(min(timeout, 0.1))
+            return None
+        wait = self.last + self.refresh - time.monotonic()
+        if wait > 0 and self.closed.wait(min(wait, timeout)):
+            return None
+        if time.monotonic() < self.last + self.refresh:
+            return None
+        self.last = time.monotonic()
+        self.frames += 1
+        now = self.cluster.taken_at + self.frames
+        frame = build_frame(self.cluster, self.metrics, now, self.progress())
+        if self.frames == 1:
+            settle_long_lived()  # as LiveFeed does after the initial load
+        return frame
+
+    def close(self):
+        self.closed.set()
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+class PaintClock:
+    """Key-to-repaint: from the key press to the first screen update after the key's action ran.
+    (Pilot.press + pause also waits for the app to go idle, ~60 ms of polling that no user sees;
+    that total is reported too, as 'pilot'.)"""
+
+    def __init__(self, app):
+        self.paints: list[float] = []
+        self.actions: list[float] = []
+        display, run_action = app._display, app.run_action
+
+        def _display(screen, update):
+            self.paints.append(time.perf_counter())
+            return display(screen, update)
+
+        async def _run_action(*a, **k):
+            try:
+                return await run_action(*a, **k)
+            finally:
+                self.actions.append(time.perf_counter())
+
+        app._display = _display
+        app.run_action = _run_action
+
+    def since(self, t0: float) -> float | None:
+        done = [t for t in self.actions if t >= t0]
+        if not done:
+            return None
+        after = [t for t in self.paints if t >= done[0]]
+        return ((after[0] if after else done[0]) - t0) * 1000
+
+
+async def measure(app, rounds: int, phase_of, min_refresh: int = 0) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        clock = PaintClock(app)
+        await pilot.pause(0.2)
+
+        async def one(key):
+            phase = phase_of(app)
+            t0 = time.perf_counter()
+            await pilot.press(key)
+            await pilot.pause()
+            total = (time.perf_counter() - t0) * 1000
+            latency = clock.since(t0)
+            if latency is not None:
+                samples.setdefault(phase, []).append(latency)
+            samples.setdefault(f"{phase} (pilot)", []).append(total)
+            await asyncio.sleep(0.05)  # a human-ish pace; frames keep arriving meanwhile
+
+        for _ in range(rounds):
+            for key in KEYS:
+                await one(key)
+        deadline = time.monotonic() + 120
+        while len(samples.get("refreshing", [])) < min_refresh and time.monotonic() < deadline:
+            for key in KEYS:
+                await one(key)
+    return samples
+
+
+def main() -> None:
+    from kubewatch_ml.app import KubewatchApp
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=5000)
+    ap.add_argument("--pods", type=int, default=150_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--load-seconds", type=float, default=8.0)
+    ap.add_argument("--refresh", type=float, default=2.0)
+    ap.add_argument("--sim", action="store_true", help="against SimCluster over HTTP instead of a synthetic feed")
+    args = ap.parse_args()
+
+    if args.sim:
+        import tempfile
+        from dataclasses import replace
+
+        from kubewatch_ml.feed import open_live_feed
+        from kubewatch_ml.settings import KubeOptions, MetricsOptions, Settings
+        from kubewatch_ml.sim.cluster import SimCluster
+
+        with tempfile.TemporaryDirectory() as wd, SimCluster(seed=7, nodes=args.nodes, pods=args.pods, speed=10, workdir=wd) as sim:
+            urls = dict(sim.exporter_urls)
+            settings = Settings(kube=KubeOptions(kubeconfig=str(sim.kubeconfig_path)),
+                                metrics=MetricsOptions(no_prometheus=True, kube_state_metrics_url=urls.get("kube-state-metrics"),
+                                                       dcgm_url=urls.get("dcgm"), kubelet_urls=tuple(u for u in [urls.get("kubelet")] if u)))
+            settings = replace(settings, refresh_seconds=args.refresh)
+            t0 = time.perf_counter()
+            feed = open_live_feed(settings)
+            app = KubewatchApp(feed, settings)
+            samples = asyncio.run(measure(app, args.rounds, lambda a: "loading" if a.main_screen.latest is None else "refreshing",
+                                          min_refresh=len(KEYS) * args.rounds))
+            print(f"sim: first frame after {time.perf_counter() - t0:.1f}s")
+    else:
+        from analysis import synthetic  # bench/analysis.py
+
+        t0 = time.perf_counter()
+        cluster, metrics = synthetic(args.nodes, args.pods)
+        print(f"synthetic {len(cluster.nodes)} nodes / {len(cluster.pods)} pods built in {time.perf_counter() - t0:.1f}s")
+        feed = RefreshingFeed(cluster, metrics, args.load_seconds, args.refresh)
+        app = KubewatchApp(feed)
+        samples = asyncio.run(measure(app, args.rounds, lambda a: "loading" if a.main_screen.latest is None else "refreshing",
+                                      min_refresh=len(KEYS) * args.rounds))
+        print(f"frames analysed and shown: {feed.frames}")
+    for phase, vals in samples.items():
+        print(f"{phase:10s} n={len(vals):3d}  p50 {statistics.median(vals):6.1f} ms  p95 {pct(vals, 95):6.1f} ms  "
+              f"max {max(vals):6.1f} ms")
+    print(f"load average: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
