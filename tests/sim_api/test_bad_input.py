@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import RO, VIEWER
+from simapi_support import RO, VIEWER
 
 NODE = "/api/v1/nodes/gpu-a-1"
 DEPLOY = "/apis/apps/v1/namespaces/ml-prod/deployments/web"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN, RO, VIEWER
+from simapi_support import ADMIN, RO, VIEWER
 from kubewatch_ml.sim.protobuf import encode_ssar
 
 AGGREGATED = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;"
@@ -287,7 +287,7 @@ def test_on_write_hook_and_keep_alive(api, store):
 
 
 def test_stop_ends_open_watches(store, tmp_path):
-    from conftest import _start
+    from simapi_support import _start
     api, _ = _start(store, tmp_path)
     conn = http.client.HTTPConnection(api.host, api.port, timeout=10)
     conn.request("GET", "/api/v1/pods?watch=1&resourceVersion=0", headers={"Authorization": f"Bearer {ADMIN}"})

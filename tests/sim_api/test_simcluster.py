@@ -13,7 +13,7 @@ import orjson
 import pytest
 from kubernetes import client, watch
 
-from conftest import Kubectl, need_binary
+from simapi_support import Kubectl, need_binary
 from kubewatch_ml.sim.kinds import KINDS
 
 
