@@ -1,23 +1,16 @@
-"""A one-endpoint HTTPS server with a self-signed certificate (made with `openssl`)."""
+"""A one-endpoint HTTPS server whose certificate no kubeconfig trusts (a throw-away CA)."""
 import contextlib
 import http.server
 import json
-import shutil
 import ssl
-import subprocess
 import threading
 
-import pytest
+from kubewatch_ml.sim.kubeconfig import make_tls_files
 
 
 @contextlib.contextmanager
 def tls_version_server(tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not installed")
-    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    _ca, crt, key = make_tls_files(tmp_path)
 
     class H(http.server.BaseHTTPRequestHandler):
         def log_message(self, *a):
