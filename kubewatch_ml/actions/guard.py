@@ -73,7 +73,10 @@ class Guard:
             hit = self._cache.get(access)
         if hit and now - hit[0] < self._ttl:
             return hit[1], hit[2]
-        ok, reason = self._review(access)
+        try:
+            ok, reason = self._review(access)
+        except UserError as e:  # cannot reach the server: say so, but do not remember it
+            return False, f"cannot check permission: {e}"
         with self._lock:
             self._cache[access] = (now, ok, reason)
         return ok, reason
@@ -87,10 +90,7 @@ class Guard:
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": attrs}}
         self.reviews_sent += 1
-        try:
-            status, doc = send(self._conn, "POST", SSAR_PATH, body=body, content_type=JSON)
-        except UserError as e:
-            return False, str(e)
+        status, doc = send(self._conn, "POST", SSAR_PATH, body=body, content_type=JSON)
         if status >= 300 or not isinstance(doc, dict):
             # cannot tell: let the action be offered; the server still enforces RBAC on the write
             return True, f"permission not verified ({server_message(status, _raw(doc))})"

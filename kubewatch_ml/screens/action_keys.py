@@ -10,6 +10,7 @@ then updates from the watch.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from textual.binding import Binding
@@ -47,6 +48,7 @@ class PermissionsChecked(Message):
 class ActionKeys:
     _action_session: ActionSession | None = None
     _guard_pending: set | None = None
+    _guard_tried: dict | None = None  # subject -> monotonic time of the last prefetch
     _reasons_shown: set | None = None
     _marked: list | None = None  # nodes marked with `m` for a multi-node cordon / uncordon
 
@@ -129,9 +131,12 @@ class ActionKeys:
 
     def _prefetch(self, session: ActionSession, subject: tuple[str, ObjectRef]) -> None:
         pending = self._guard_pending = self._guard_pending or set()
-        if subject in pending:
+        tried = self._guard_tried = self._guard_tried if self._guard_tried is not None else {}
+        now = time.monotonic()
+        if subject in pending or now - tried.get(subject, -1e9) < 15.0:  # an unreachable server is not hammered
             return
         pending.add(subject)
+        tried[subject] = now
 
         def ask() -> None:
             try:

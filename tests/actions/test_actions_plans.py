@@ -295,3 +295,21 @@ def test_scale_explains_gpu_cost_and_big_jumps(conn):
     assert any("100x the current 2" in w for w in plan.warnings)
     assert "0 replicas stops every pod of this workload" in scale.plan_scale(conn, ref, 0).warnings
     assert scale.plan_scale(conn, ref, 3).warnings == ("each replica holds 2 GPU(s): +2 GPU(s) in total",)
+
+
+def test_guard_does_not_cache_a_transport_failure():
+    from kubewatch_ml.errors import ConnectError
+    c = FakeConn()
+    fail = [True]
+    real = c.request
+
+    def flaky(method, path, **kw):
+        if fail[0]:
+            raise ConnectError("cannot reach https://127.0.0.1:1 (connection refused)")
+        return real(method, path, **kw)
+    c.request = flaky
+    g = Guard(c)
+    ok, why = g.allowed("cordon", ObjectRef("Node", "x"))
+    assert not ok and "cannot check permission" in why and "connection refused" in why
+    fail[0] = False
+    assert g.allowed("cordon", ObjectRef("Node", "x")) == (True, "")
