@@ -53,6 +53,7 @@ class Progress:
         self._last = 0.0
         self._pending = False
         self._kinds: dict = {}
+        self._start = time.monotonic()
 
     def __call__(self, message: str, force: bool = False) -> None:
         if self.quiet:
@@ -62,7 +63,7 @@ class Progress:
             self.stream.write("\r\x1b[2K" + message[:150])
             self._pending = True
         elif force or now - self._last >= 2.0:
-            self.stream.write(message + "\n")
+            self.stream.write(f"[{now - self._start:6.1f}s] {message}\n")  # timestamps: where a slow run spent it
             self._last = now
         self.stream.flush()
 
@@ -139,7 +140,7 @@ def gather(args, progress: Progress) -> Moment:
         raise UserError("--at needs --from RECORDING")
     with cluster_settings(args, progress) as (settings, source):
         cluster, metrics = read_live(settings, progress, use_metrics=not getattr(args, "no_metrics", False))
-    progress("analysing…")
+    progress("analysing…", force=True)
     frame = build_frame(cluster, metrics, cluster.taken_at or time.time())
     return Moment(cluster, metrics, frame.analysis, source)
 
@@ -162,9 +163,9 @@ def read_live(settings: Settings, progress: Progress, use_metrics: bool = True):
             from ..sources.metrics import open_metrics
             from ..store import load_snapshot
 
-        progress(f"connected to {conn.info.server} ({conn.info.context or 'in-cluster'})")
+        progress(f"connected to {conn.info.server} ({conn.info.context or 'in-cluster'})", force=True)
         cluster = load_snapshot(conn, namespace=settings.kube.namespace, on_progress=progress.kinds)
-        progress(f"listed {len(cluster.nodes):,} nodes, {len(cluster.pods):,} pods; fetching metrics…")
+        progress(f"listed {len(cluster.nodes):,} nodes, {len(cluster.pods):,} pods; fetching metrics…", force=True)
         if use_metrics:
             metrics_src = open_metrics(settings.metrics, conn)
         else:

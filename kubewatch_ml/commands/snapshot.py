@@ -54,7 +54,7 @@ def run(args) -> int:
 
     progress = Progress(args.quiet)
     moment = gather(args, progress)
-    progress("rendering…")
+    progress("rendering…", force=True)
     if moment.document is not None:  # re-render a snapshot JSON file in another format
         if fmt == "svg":
             raise UserError("svg needs a live cluster, --demo or a recording (a JSON snapshot has no records)")
