@@ -104,7 +104,7 @@ class ClusterBuilder:
         zi = mf.ZONES.index(zone) if zone in mf.ZONES else 0
         ip = f"10.{zi * 32 + (seq // 60000) % 32}.{(seq // 240) % 250}.{seq % 240 + 10}"
         name = f"ip-{ip.replace('.', '-')}.ec2.internal"
-        created = self.ago(3600 * 6, 86400 * 40)
+        created = self.ago(86400 * 6, 86400 * 40)
         labels = {
             "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
             "beta.kubernetes.io/instance-type": pool.instance_type,
@@ -265,7 +265,9 @@ class ClusterBuilder:
         for i, name in enumerate(names):
             w = i if i < 3 else rng.randrange(3)
             if w not in waves:
-                pc = min(self.start - 30, wl_created + rng.uniform(1, 20) + (0 if w == 0 else rng.uniform(0, 3600)))
+                # pods are younger than the nodes (6-40 days): the last rollout was at most 5 days ago
+                base = max(wl_created + rng.uniform(1, 20), self.start - rng.uniform(3600, 86400 * 5))
+                pc = min(self.start - 30, base + (0 if w == 0 else rng.uniform(0, 3600)))
                 waves[w] = (pc, pc + rng.uniform(2, 25))
             pcreated, started = waves[w]
             labels = labels_for(i, name) if labels_for else None

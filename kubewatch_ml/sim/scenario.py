@@ -110,8 +110,6 @@ def build(seed: int = 7, nodes: int = 40, pods: int = 600, start: float = 1_767_
     b.scheduler.sort_by_zone()
     cordoned = (by_pool.get("gpu-a100") or by_pool.get("cpu-general") or [None])[0]
     not_ready = (by_pool.get("cpu-general") or [None])[-1] if nodes >= 3 else None
-    if cordoned is not None and nodes >= 2:
-        b.mark_cordoned(cordoned)
     if not_ready is not None and not_ready is not cordoned:
         b.mark_not_ready(not_ready, b.start - 1260)
     mig_node = (by_pool.get("gpu-a100-mig") or [None])[0]
@@ -217,6 +215,10 @@ def build(seed: int = 7, nodes: int = 40, pods: int = 600, start: float = 1_767_
           b.pod_spec([_c("eval", "ghcr.io/acme-ml/llm-eval:latest", "16", "200Gi", "24", "256Gi", gpus=4, port=None)],
                      tolerations=tol, node_selector=gpu_sel(A100_40)),
           {"team": "llm", "workload": "evaluation"}, PodPlan(gpu_use="eval", cpu_busy=0.4), age=5400)
+
+    # cordoned after the training landed: cordon does not evict, the job keeps its GPUs (one of them with XIDs)
+    if cordoned is not None and nodes >= 2:
+        b.mark_cordoned(cordoned)
 
     # serving on GPUs
     det_load = _load(b, "vision-prod", "detector-api", 320.0, rps_per_core=60.0, cpu_req=2.0, mem_gi=8, metric="inference_requests_per_second")

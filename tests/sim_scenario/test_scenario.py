@@ -249,3 +249,15 @@ def test_scales_to_5000_nodes_150000_pods():
     assert max(per_node.values()) <= 110
     running = sum(1 for p in s.objects["pods"] if p["status"]["phase"] == "Running")
     assert running > 0.99 * len(s.objects["pods"])
+
+
+def test_pods_are_younger_than_their_nodes_and_owners(scn):
+    nodes = {n["metadata"]["name"]: n["metadata"]["creationTimestamp"] for n in scn.objects["nodes"]}
+    owners = {o["metadata"]["uid"]: o["metadata"]["creationTimestamp"]
+              for res in ("replicasets", "statefulsets", "jobs", "daemonsets") for o in scn.objects[res]}
+    for p in scn.objects["pods"]:
+        created = p["metadata"]["creationTimestamp"]
+        if p["spec"].get("nodeName"):
+            assert created > nodes[p["spec"]["nodeName"]], p["metadata"]["name"]
+        for ref in p["metadata"].get("ownerReferences") or ():
+            assert created >= owners[ref["uid"]], p["metadata"]["name"]
