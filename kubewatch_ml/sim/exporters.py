@@ -518,6 +518,10 @@ class ExporterServer:
                                  name=f"exporter-{name}", daemon=True)
             t.start()
             self._threads.append(t)
+        # the first KSM text of a big cluster takes seconds: have it ready before the first scrape
+        warm = threading.Thread(target=self.ksm.render, name="exporter-ksm-warmup", daemon=True)
+        warm.start()
+        self._threads.append(warm)
         return self
 
     def stop(self) -> None:

@@ -22,6 +22,18 @@ from ..queries.results import BUILDERS, AreaMemory, Rows, Series, assemble, gpu_
 from .prometheus import fault_reason
 
 EXPORTERS = ("kube-state-metrics", "dcgm", "probes", "cadvisor")
+# The samples direct mode reads from each exporter; the rest of the text is skipped unparsed.
+NEEDED: dict[str, frozenset[str]] = {
+    "kube-state-metrics": frozenset({
+        "kube_resourcequota", "kube_horizontalpodautoscaler_status_current_replicas",
+        "kube_horizontalpodautoscaler_status_desired_replicas", "kube_horizontalpodautoscaler_spec_min_replicas",
+        "kube_horizontalpodautoscaler_spec_max_replicas", "kube_pod_container_status_restarts_total",
+        "kube_pod_container_status_waiting_reason"}),
+    "dcgm": frozenset({"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE",
+                       "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_XID_ERRORS"}),
+    "probes": frozenset({"prober_probe_total"}),
+    "cadvisor": frozenset({"container_cpu_usage_seconds_total", "container_memory_working_set_bytes"}),
+}
 
 
 @dataclass
@@ -55,13 +67,13 @@ def _add_point(d: collections.deque, point: tuple, step: float) -> None:
         d.append(point)
 
 
-def merge_bodies(body: bytes | list[bytes]) -> Samples:
+def merge_bodies(body: bytes | list[bytes], only: frozenset[str] | None = None) -> Samples:
     """One exporter's text, or several (one per node of a DaemonSet) merged."""
     if not isinstance(body, list):
-        return parse_exposition(body)
+        return parse_exposition(body, only)
     merged: Samples = {}
     for b in body:
-        for name, rows in parse_exposition(b).items():
+        for name, rows in parse_exposition(b, only).items():
             merged.setdefault(name, []).extend(rows)
     return merged
 
@@ -131,7 +143,7 @@ class ScrapeMetrics:
         for name, f in futures.items():
             where = self.endpoints[name].where
             try:
-                parsed[name] = merge_bodies(f.result())
+                parsed[name] = merge_bodies(f.result(), NEEDED.get(name))
             except ExpositionError as e:
                 failed[name] = f"{name} at {where}: {e}"
             except EndpointError as e:

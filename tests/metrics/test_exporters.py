@@ -191,7 +191,7 @@ def test_fault_switches(world, exporters):
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.rsplit("/", 1)[1])
 def test_exposition_parser_on_real_samples(path):
     s = parse_exposition(open(path).read())
-    assert s
+    assert s and parse_exposition(open(path).read(), fast=True) == s
     if "dcgm" in path:
         # the leaked NOT_SUPPORTED sentinel is dropped, empty labels are dropped
         assert "DCGM_FI_DEV_MEMORY_TEMP" not in s
@@ -242,3 +242,23 @@ def test_need_prometheus_fails_under_ci(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         conftest.need_prometheus()
+
+
+@pytest.mark.parametrize("which", ["ksm", "dcgm", "probes", "cadvisor"])
+def test_fast_parser_equals_prometheus_client(world, exporters, which):
+    from kubewatch_ml.sources.scrape import NEEDED
+    text = scrape(exporters, which)
+    ref = parse_exposition(text, fast=False)
+    assert parse_exposition(text, fast=True) == ref
+    only = NEEDED[{"ksm": "kube-state-metrics"}.get(which, which)]
+    assert parse_exposition(text, only, fast=True) == parse_exposition(text, only, fast=False) == \
+        {k: v for k, v in ref.items() if k in only} != {}
+
+
+@pytest.mark.parametrize("bad", ['x{a="1"} 1\n{{{ not\n', 'x{a="1"} 1\nkube_pod_info{namespace="a",po', 'x{a="1} 2\n',
+                                 'x{a="1"} one\n'])
+def test_fast_parser_rejects_malformed_text(bad):
+    with pytest.raises(ExpositionError, match="malformed"):
+        parse_exposition(bad, fast=True)
+    with pytest.raises(ExpositionError, match="malformed"):
+        parse_exposition(bad, fast=False)
