@@ -123,3 +123,12 @@ def test_served_objects_validate(sim):
             kubernetes_validate.validate(item, "1.32", strict=True)
             n += 1
     assert n > 300
+
+
+def test_describe_pod_shows_its_events(sim, kctl):
+    ev = next(e for e in sim.store.list("events")[0]
+              if e["involvedObject"].get("kind") == "Pod" and e.get("reason") in ("BackOff", "Unhealthy")
+              and sim.store.get("pods", e["involvedObject"]["namespace"], e["involvedObject"]["name"]))
+    inv = ev["involvedObject"]
+    out = kctl.run("describe", "pod", inv["name"], "-n", inv["namespace"]).stdout
+    assert re.search(rf"Warning\s+{ev['reason']}\s+", out), out[-800:]
