@@ -232,4 +232,5 @@ def combine(action: str, plans: list[ActionPlan]) -> ActionPlan:
         warnings=tuple(dict.fromkeys(w for p in plans for w in p.warnings)),
         rebuild=(lambda: combine(action, [r() for r in redo])) if all(redo) else None,
         inverse=(lambda: combine(action, [u() for u in undo])) if undo else None,
+        extra={"parts": list(plans)},
     )

@@ -104,6 +104,7 @@ class ActionSession:
         self.audit.record("undo" if "undo_of" in plan.extra else plan.action, [str(t) for t in plan.targets],
                           res.outcome, res.message, plan.before, plan.after)
         if not res.ok:
+            self._push_partial(plan, res)
             return
         entry = plan.extra.get("undo_of")
         if entry is not None:
@@ -111,6 +112,24 @@ class ActionSession:
                 self.undo.pop()
         elif res.applied:
             self.undo.push(plan)
+
+
+    def _push_partial(self, plan: ActionPlan, res: ActionResult) -> None:
+        """A multi-node change that stopped part-way: make the part that was applied undoable."""
+        if not res.applied or plan.action not in ("cordon", "uncordon", "label", "taint") or "undo_of" in plan.extra:
+            return
+        done = {str(t) for t in res.applied}
+        if plan.action in ("cordon", "uncordon"):
+            names = [t.name for t in res.applied]
+            back = plan.action == "uncordon"
+            inverse = lambda: nodes.plan_cordon(self.conn, names, back)  # noqa: E731
+        else:
+            undo = [p.inverse for p in plan.extra.get("parts", [plan]) if str(p.targets[0]) in done and p.inverse]
+            if not undo:
+                return
+            inverse = lambda: combine(plan.action, [u() for u in undo])  # noqa: E731
+        self.undo.push(ActionPlan(plan.action, res.applied, (), plan.diff, inverse=inverse,
+                                  extra={"partial": True}))
 
 
 def _obj(target: Any) -> Any:

@@ -27,7 +27,7 @@ class UndoStack:
         self._lock = threading.Lock()
 
     def push(self, plan: ActionPlan) -> bool:
-        if plan.action not in UNDOABLE or plan.inverse is None or plan.no_op:
+        if plan.action not in UNDOABLE or plan.inverse is None or (plan.no_op and not plan.extra.get("partial")):
             return False
         with self._lock:
             self._items.append(UndoEntry(plan.title, plan.inverse))

@@ -313,3 +313,21 @@ def test_guard_does_not_cache_a_transport_failure():
     assert not ok and "cannot check permission" in why and "connection refused" in why
     fail[0] = False
     assert g.allowed("cordon", ObjectRef("Node", "x")) == (True, "")
+
+
+def test_partial_multi_node_change_is_reported_and_its_applied_part_undoable(conn, tmp_path):
+    s = ActionSession(conn, audit=AuditLog(tmp_path / "a.jsonl"))
+    plan = s.plan_labels(["gpu-1", "gpu-2"], {"pool": "h100"})
+    del conn.objects[N + "gpu-2"]  # the second node goes away before the write
+    res = s.apply(plan)
+    assert res.outcome == "not-found" and "already applied to node/gpu-1" in res.message
+    assert [t.name for t in res.applied] == ["gpu-1"]
+    undo = s.plan_undo()
+    assert [t.name for t in undo.targets] == ["gpu-1"]
+    assert s.apply(undo).ok and conn.objects[N + "gpu-1"]["metadata"]["labels"]["pool"] == "a100"
+
+    conn.put(N + "gpu-2", node("gpu-2"))
+    plan = s.plan_cordon(["gpu-1", "gpu-2"])
+    del conn.objects[N + "gpu-2"]
+    assert s.apply(plan).outcome == "not-found"
+    assert s.apply(s.plan_undo()).ok and conn.objects[N + "gpu-1"]["spec"]["unschedulable"] is False
