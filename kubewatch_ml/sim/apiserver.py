@@ -125,7 +125,7 @@ class ApiServer:
         self.proxy_targets: dict[tuple[str, str, str], str] = {}
         self.admin_routes: dict[str, AdminRoute] = {"/_sim/faults": self._faults_route}
         self.on_write: Callable[[str, str, Obj], None] | None = None
-        # fault injection: {"latency": s, "status": {resource: code}, "drop_watches": bool}
+        # fault injection: {"latency": s, "status": {resource or "*": code}, "drop_watches": bool}
         self.faults: dict[str, Any] = {"latency": 0.0, "status": {}, "drop_watches": False}
         self.bookmark_interval = 10.0  # seconds between BOOKMARKs on an idle watch
         self.watch_coalesce = 0.02  # seconds a woken watch waits for the rest of a burst of writes
@@ -266,7 +266,7 @@ class ApiServer:
         if forced:
             parts = [p for p in path.split("/") if p]
             for res, code in forced.items():
-                if res in parts:
+                if res == "*" or res in parts:
                     code = int(code)
                     reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
                               504: "Timeout", 403: "Forbidden"}.get(code, "InternalError")

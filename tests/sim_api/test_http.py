@@ -258,6 +258,10 @@ def test_admin_routes_and_faults(api, http):
     code, doc, r = http.get("/api/v1/nodes")
     assert code == 503 and r.getheader("Retry-After") == "1" and doc["reason"] == "ServiceUnavailable"
     assert http.get("/api/v1/pods")[0] == 200
+    http.request("PUT", "/_sim/faults", body={"status": {"*": 429}})
+    code, doc, r = http.get("/apis/apps/v1/deployments")
+    assert code == 429 and doc["reason"] == "TooManyRequests" and doc["details"]["retryAfterSeconds"] == 1
+    assert http.get("/_sim/faults")[0] == 200  # the admin routes stay reachable to undo a fault
     http.request("PUT", "/_sim/faults", body={"status": {}, "latency": 0.2})
     t0 = time.monotonic()
     assert http.get("/api/v1/pods")[0] == 200
@@ -307,7 +311,14 @@ def test_stop_ends_open_watches(store, tmp_path):
 
 
 def test_tls_server(tls_api):
+    import socket
     import ssl
+    with socket.create_connection((tls_api.host, tls_api.port), timeout=5) as s:  # plain HTTP to the TLS port
+        s.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            s.recv(100)
+        except OSError:
+            pass
     ctx = ssl.create_default_context(cafile=tls_api.ca_file)
     for host in ("127.0.0.1", "localhost"):
         conn = http.client.HTTPSConnection(host, tls_api.port, context=ctx, timeout=10)
