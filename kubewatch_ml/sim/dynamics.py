@@ -227,7 +227,7 @@ class Dynamics:
         if plan is None or plan.fault is None:
             return None
         f = plan.fault
-        cs = {s["name"]: s for s in pod["status"].get("containerStatuses", ())}
+        cs = {s["name"]: s for s in (pod.get("status") or {}).get("containerStatuses", ())}
         s = cs.get(f.container)
         if f.scope == "one" and s is not None and s["restartCount"] == 0 and f.kind != "readiness":
             return None
@@ -303,6 +303,8 @@ class Dynamics:
                     self.rs_of[(ns, o[2])] = name
             if type_ != "DELETED":
                 self.dirty_owners.add((ns, kind, name))
+            else:
+                self._collect_garbage(kind, ns, name)
         elif res == "resourcequotas" and type_ != "DELETED":
             self.dirty_ns.add(ns)
 
@@ -356,6 +358,7 @@ class Dynamics:
                 continue
             dep = store.get("deployments", ns, ref["name"])
             if dep is None:
+                self._hpa_without_target(hpa, ref)
                 continue
             current = int(dep["spec"].get("replicas", 1))
             rs = self.rs_of.get((ns, ref["name"]))
@@ -400,17 +403,35 @@ class Dynamics:
                 except ApiError:
                     self.stats["conflicts"] += 1
 
+    def _hpa_without_target(self, hpa: Obj, ref: Obj) -> None:
+        old = hpa.get("status") or {}
+        msg = f'the HPA controller was unable to get the target\'s current scale: deployments.apps "{ref.get("name")}" not found'
+        conds = [c for c in old.get("conditions", ()) if c["type"] != "AbleToScale"]
+        prev = next((c for c in old.get("conditions", ()) if c["type"] == "AbleToScale"), None)
+        since = prev["lastTransitionTime"] if prev and prev["status"] == "False" else rfc3339(self.now)
+        conds.insert(0, {"type": "AbleToScale", "status": "False", "reason": "FailedGetScale", "message": msg,
+                         "lastTransitionTime": since})
+        status = dict(old, conditions=conds)
+        if status != old:
+            new = dict(hpa, status=status)
+            new["metadata"] = dict(hpa["metadata"])
+            try:
+                self.store.replace("horizontalpodautoscalers", new, expect_rv=hpa["metadata"]["resourceVersion"])
+            except ApiError:
+                self.stats["conflicts"] += 1
+
     # --- Deployment -> ReplicaSet --------------------------------------------------------------------
     def _deployments(self) -> None:
         for owner in [o for o in self.dirty_owners if o[1] == "Deployment"]:
             self.dirty_owners.discard(owner)
             ns, _, name = owner
             dep = self.store.get("deployments", ns, name)
-            rs_name = self.rs_of.get((ns, name))
-            if dep is None or rs_name is None:
+            if dep is None:
                 continue
-            rs = self.store.get("replicasets", ns, rs_name)
-            if rs is None:
+            rs_name = self.rs_of.get((ns, name))
+            rs = self.store.get("replicasets", ns, rs_name) if rs_name else None
+            if rs is None:  # a Deployment created through the API: its first ReplicaSet
+                self._new_replicaset(dep)
                 continue
             want = int(dep["spec"].get("replicas", 1))
             have = int(rs["spec"].get("replicas", 0))
@@ -434,6 +455,57 @@ class Dynamics:
                         f"Scaled {'up' if want > have else 'down'} replica set {rs_name} from {have} to {want}",
                         component="deployment-controller")
             self.dirty_owners.add((ns, "ReplicaSet", rs_name))
+
+    def _new_replicaset(self, dep: Obj) -> None:
+        md = dep["metadata"]
+        ns, name = md["namespace"], md["name"]
+        tmpl = dep["spec"].get("template") or {}
+        h = mf.template_hash(self.rng)
+        labels = {**((tmpl.get("metadata") or {}).get("labels") or {}), "pod-template-hash": h}
+        replicas = int(dep["spec"].get("replicas", 1))
+        sel = dict(dep["spec"].get("selector") or {})
+        sel["matchLabels"] = {**(sel.get("matchLabels") or {}), "pod-template-hash": h}
+        rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+              "metadata": {"name": f"{name}-{h}", "namespace": ns, "uid": mf.new_uid(self.rng), "labels": labels,
+                           "generation": 1, "ownerReferences": [mf.owner_ref(dep)],
+                           "annotations": {"deployment.kubernetes.io/desired-replicas": str(replicas),
+                                           "deployment.kubernetes.io/max-replicas": str(replicas + max(1, -(-replicas // 4))),
+                                           "deployment.kubernetes.io/revision": "1"}},
+              "spec": {"replicas": replicas, "selector": sel,
+                       "template": {"metadata": dict(tmpl.get("metadata") or {}, labels=labels), "spec": tmpl.get("spec") or {}}},
+              "status": {"replicas": 0}}
+        try:
+            self.store.create("replicasets", rs)
+        except ApiError:
+            return
+        self.rs_of[(ns, name)] = rs["metadata"]["name"]
+        plan = self.plans.get((ns, "Deployment", name))
+        if plan is not None:
+            self.plans[(ns, "ReplicaSet", rs["metadata"]["name"])] = plan
+        self.dirty_owners.add((ns, "ReplicaSet", rs["metadata"]["name"]))
+        self.dirty_status.add((ns, "Deployment", name))
+        self._event(dep, "ScalingReplicaSet", f"Scaled up replica set {rs['metadata']['name']} from 0 to {replicas}",
+                    component="deployment-controller")
+
+    def _collect_garbage(self, kind: str, ns: str, name: str) -> None:
+        """Foreground-less cascading delete: the owner is gone, so are its dependents."""
+        if kind == "Deployment":
+            rs = self.rs_of.pop((ns, name), None)
+            if rs:
+                try:
+                    self.store.delete("replicasets", ns, rs)
+                except ApiError:
+                    pass
+                self._collect_garbage("ReplicaSet", ns, rs)
+            return
+        for pod in sorted(self.by_owner.pop((ns, kind, name), set())):
+            try:
+                self.store.delete("pods", ns, pod)
+            except ApiError:
+                pass
+            self._forget_pod(ns, pod)
+        self.dirty_owners.discard((ns, kind, name))
+        self.dirty_status.discard((ns, kind, name))
 
     # --- pod owners ----------------------------------------------------------------------------------
     def _template_obj(self, owner: OwnerKey) -> Obj | None:
@@ -590,7 +662,7 @@ class Dynamics:
         if slot is None:
             msg = self._explain(info.req, tol, sel)
             new = dict(pod)
-            new["status"] = dict(pod["status"], phase="Pending",
+            new["status"] = dict(pod.get("status") or {}, phase="Pending",
                                  conditions=mf.pod_conditions(self.now, None, None, unschedulable_msg=msg))
             self._replace_pod(pod, new)
             self._event(pod, "FailedScheduling", msg, type_="Warning", component="default-scheduler")
@@ -622,7 +694,7 @@ class Dynamics:
         new["spec"] = dict(pod["spec"], nodeName=slot.name)
         new["status"] = {"phase": "Pending", "conditions": conds, "hostIP": slot.host_ip, "hostIPs": [{"ip": slot.host_ip}],
                          "startTime": rfc3339(self.now), "containerStatuses": statuses,
-                         "qosClass": pod["status"].get("qosClass", "Burstable")}
+                         "qosClass": (pod.get("status") or {}).get("qosClass", "Burstable")}
         if not self._replace_pod(pod, new):
             return
         self._event(new, "Scheduled", f"Successfully assigned {ns}/{name} to {slot.name}", component="default-scheduler")
@@ -705,10 +777,10 @@ class Dynamics:
             else:
                 statuses.append(mf.running_status(c, ref, self.rng, self.now, ready=False))
         new = dict(pod)
-        new["status"] = dict(pod["status"], phase="Running", podIP=self.sched.next_pod_ip(self.sched.nodes[info.node]) if info.node in self.sched.nodes else "",
+        new["status"] = dict(pod.get("status") or {}, phase="Running", podIP=self.sched.next_pod_ip(self.sched.nodes[info.node]) if info.node in self.sched.nodes else "",
                              containerStatuses=statuses)
         new["status"]["podIPs"] = [{"ip": new["status"]["podIP"]}]
-        conds = [dict(c) for c in pod["status"].get("conditions", ())]
+        conds = [dict(c) for c in (pod.get("status") or {}).get("conditions", ())]
         for c in conds:
             if c["type"] == "PodReadyToStartContainers":
                 c["status"] = "True"
@@ -752,18 +824,18 @@ class Dynamics:
     def _mark_ready(self, ns: str, name: str, info: PodInfo, pod: Obj) -> None:
         new = dict(pod)
         conds = []
-        for c in pod["status"].get("conditions", ()):
+        for c in (pod.get("status") or {}).get("conditions", ()):
             c = dict(c)
             if c["type"] in ("Ready", "ContainersReady"):
                 c = {"type": c["type"], "status": "True", "lastProbeTime": None, "lastTransitionTime": rfc3339(self.now)}
             conds.append(c)
         statuses = []
-        for s in pod["status"].get("containerStatuses", ()):
+        for s in (pod.get("status") or {}).get("containerStatuses", ()):
             s = dict(s)
             if "running" in s.get("state", {}):
                 s["ready"] = True
             statuses.append(s)
-        new["status"] = dict(pod["status"], conditions=conds, containerStatuses=statuses)
+        new["status"] = dict(pod.get("status") or {}, conditions=conds, containerStatuses=statuses)
         if not self._replace_pod(pod, new):
             self._push(self.now + STEP, ns, name, "ready")
             return
@@ -797,7 +869,7 @@ class Dynamics:
             new = dict(pod)
             statuses = []
             restarts = 0
-            for s in pod["status"].get("containerStatuses", ()):
+            for s in (pod.get("status") or {}).get("containerStatuses", ()):
                 s = dict(s)
                 if s["name"] == fault.container:
                     restarts = s["restartCount"] + 1
@@ -819,7 +891,7 @@ class Dynamics:
                         s["state"] = {"running": {"startedAt": rfc3339(self.now)}}
                         s["started"] = fault.kind != "startup"
                 statuses.append(s)
-            new["status"] = dict(pod["status"], containerStatuses=statuses)
+            new["status"] = dict(pod.get("status") or {}, containerStatuses=statuses)
             if not self._replace_pod(pod, new):
                 continue
             with t.lock:

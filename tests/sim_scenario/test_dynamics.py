@@ -239,3 +239,43 @@ def test_advance_is_deterministic(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     assert run(tmp_path / "a") == run(tmp_path / "b")
+
+
+def test_created_deployment_gets_replicaset_and_pods_and_deletion_cascades(sim):
+    store = sim.store
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": "hello", "namespace": "recsys-test", "labels": {"app": "hello"}, "generation": 1},
+           "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "hello"}},
+                    "template": {"metadata": {"labels": {"app": "hello"}},
+                                 "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                                                          "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}}}
+    store.create("deployments", dep)
+    sim.advance(15)
+    rs = rs_of(store, "recsys-test", "hello")
+    assert rs["metadata"]["labels"]["pod-template-hash"]
+    pods = owned_pods(store, "recsys-test", "ReplicaSet", rs["metadata"]["name"])
+    assert len(pods) == 2 and all(p["spec"].get("nodeName") for p in pods)
+    sim.advance(60)
+    assert store.get("deployments", "recsys-test", "hello")["status"]["readyReplicas"] == 2
+    kubernetes_validate.validate(store.get("replicasets", "recsys-test", rs["metadata"]["name"]), "1.32", strict=True)
+    # a user's pod without an owner is scheduled and started too
+    store.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug", "namespace": "recsys-test"},
+                          "spec": {"containers": [{"name": "sh", "image": "busybox:1.36"}]}})
+    sim.advance(30)
+    assert store.get("pods", "recsys-test", "debug")["status"]["phase"] == "Running"
+    # deleting the Deployment takes its ReplicaSet and pods with it
+    store.delete("deployments", "recsys-test", "hello")
+    sim.advance(15)
+    sim.advance(15)
+    assert store.get("replicasets", "recsys-test", rs["metadata"]["name"]) is None
+    assert owned_pods(store, "recsys-test", "ReplicaSet", rs["metadata"]["name"]) == []
+
+
+def test_hpa_whose_target_is_gone_cannot_get_scale(sim):
+    ns, name = "llm-prod", "chat-gateway"
+    sim.store.delete("deployments", ns, name)
+    sim.advance(30)
+    hpa = sim.store.get("horizontalpodautoscalers", ns, name)
+    able = next(c for c in hpa["status"]["conditions"] if c["type"] == "AbleToScale")
+    assert (able["status"], able["reason"]) == ("False", "FailedGetScale")
+    assert not [p for p in sim.store.list("pods", ns)[0] if p["metadata"]["name"].startswith(name + "-")]
