@@ -108,3 +108,11 @@ def test_idle_gpus_with_metrics(result):
     assert a.gpu_nodes.total.idle_gpus and a.gpu_nodes.total.idle_gpus > 0
     idle_holders = {(f.namespace, f.name) for f in a.findings if f.id == "KW-G001"}
     assert any(name.startswith("notebook-") for _, name in idle_holders)
+
+
+def test_every_row_and_finding_key_is_unique(result):
+    _, _, a = result
+    for rows in (a.quotas.rows, a.quotas.quota_rows, a.gpu_nodes.rows, a.hpas.rows, a.probes.rows, a.probes.containers,
+                 a.zones.rows, a.zones.workloads, a.zones.losses, a.pending.rows, a.findings):
+        keys = [r.key for r in rows]
+        assert len(keys) == len(set(keys)) and all(keys)
