@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from conftest import kubectl_bin
+from actions_support import kubectl_bin
 from kubewatch_ml.actions.audit import AuditLog
 from kubewatch_ml.actions.plan import ActionFailed, ObjectRef, send
 from kubewatch_ml.actions.session import ActionRefused, ActionSession
@@ -197,7 +197,7 @@ def test_drain_cancel_mid_way(session, admin_conn):
 
 
 def test_drain_refuses_unmanaged_pod(session, admin_conn):
-    from conftest import pod_obj
+    from actions_support import pod_obj
     r = admin_conn.request("POST", f"/api/v1/namespaces/{NS}/pods", body=pod_obj("scratch", NS, "kw-gpu-b"),
                            content_type="application/json")
     assert r.status == 201

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import kubectl_bin
+from actions_support import kubectl_bin
 
 pytestmark = pytest.mark.slow
 
