@@ -8,7 +8,6 @@ reference: stored dicts are never mutated in place (objects.py), and 150,000 pod
 from __future__ import annotations
 
 import random
-import uuid as uuidlib
 from typing import Any
 
 from functools import lru_cache

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from . import manifests as mf
-from .builder import A10G, A100_40, A100_80, H100, ClusterBuilder, Fault, PodPlan, Pool, pod_ready
+from .builder import A10G, A100_40, A100_80, H100, ClusterBuilder, Fault, PodPlan, Pool
 from .load import LoadCurve, ServiceLoad
 from .manifests import rfc3339
 from .telemetry import Telemetry
