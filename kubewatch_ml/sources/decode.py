@@ -25,8 +25,19 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 _DROP_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
 
+_ts_memo: dict = {}
+
+
 def _ts(d) -> float:
-    return d.timestamp() if d is not None else 0.0
+    """POSIX seconds. Equal instants inside one object (a pod's start, its conditions) share one float."""
+    if d is None:
+        return 0.0
+    f = _ts_memo.get(d)
+    if f is None:
+        if len(_ts_memo) > 32:
+            _ts_memo.clear()
+        f = _ts_memo[d] = d.timestamp()
+    return f
 
 
 def _int(text, key: str = "") -> int:

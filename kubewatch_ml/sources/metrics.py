@@ -200,7 +200,9 @@ def open_metrics(opts: MetricsOptions, conn: Any = None, **tuning: Any):
     t = opts.query_timeout
     explicit_exporters = bool(opts.kube_state_metrics_url or opts.dcgm_url or opts.kubelet_urls)
     if opts.prometheus_url and not opts.no_prometheus:
-        return PrometheusMetrics(opts.prometheus_url, opts, **_only(tuning, PROM_TUNING))
+        pm = PrometheusMetrics(opts.prometheus_url, opts, **_only(tuning, PROM_TUNING))
+        pm.ready()  # given explicitly: used even when down (it may come up); describe() says how it is
+        return pm
     why_direct = "--no-prometheus" if opts.no_prometheus else ""
     services: list[dict] = []
     if conn is not None:
@@ -254,8 +256,8 @@ def open_metrics(opts: MetricsOptions, conn: Any = None, **tuning: Any):
     return ScrapeMetrics(endpoints, timeout=t, label=label, **_only(tuning, SCRAPE_TUNING))
 
 
-PROM_TUNING = ("history_seconds", "history_step", "stale_after")
-SCRAPE_TUNING = ("idle_window", "history_seconds", "history_points", "stale_after")
+PROM_TUNING = ("history_seconds", "history_step", "stale_after", "sparkline_points")
+SCRAPE_TUNING = ("idle_window", "history_seconds", "history_points", "hpa_points", "stale_after")
 
 
 def _only(d: dict, keys: tuple[str, ...]) -> dict:

@@ -84,7 +84,7 @@ class PrometheusMetrics:
 
     def __init__(self, url: str, opts: MetricsOptions | None = None, session: requests.Session | None = None,
                  history_seconds: float = 1800.0, history_step: float | None = None, stale_after: float = 300.0,
-                 label: str | None = None):
+                 label: str | None = None, sparkline_points: int = 30):
         self.opts = opts or MetricsOptions(prometheus_url=url)
         self.url = url.rstrip("/")
         self.timeout = float(self.opts.query_timeout)
@@ -105,21 +105,24 @@ class PrometheusMetrics:
         self.label = label or f"prometheus {self.url}"
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="prom-query")
         self.queries_issued = 0  # for tests: one refresh issues each query once
+        self.sparkline_points = sparkline_points
+        self._state = "not checked yet"
 
     # --- readiness ----------------------------------------------------------------------
     def ready(self) -> tuple[bool, str]:
-        """GET /-/ready (not `/`, which the Debian build answers 500)."""
+        """GET /-/ready (not `/`, which the Debian build answers 500). Blocking, bounded by the timeout."""
         try:
             r = self.session.get(self.url + "/-/ready", headers=self.headers, auth=self.auth, timeout=self.timeout)
         except Exception as e:
-            return False, fault_reason(e, "prometheus", self.timeout)
-        if r.status_code == 200:
-            return True, "ready"
-        return False, f"not ready (HTTP {r.status_code})"
+            ok, why = False, fault_reason(e, "prometheus", self.timeout)
+        else:
+            ok, why = (True, "ready") if r.status_code == 200 else (False, f"not ready (HTTP {r.status_code})")
+        self._state = why
+        return ok, why
 
     def describe(self) -> str:
-        ok, why = self.ready()
-        return f"{self.label} ({why})"
+        """No I/O: the state seen by the last readiness probe or fetch."""
+        return f"{self.label} ({self._state})"
 
     # --- queries ------------------------------------------------------------------------
     def instant(self, name: str, at: float | None = None) -> Rows:
@@ -142,6 +145,9 @@ class PrometheusMetrics:
         return [(r["metric"], [(float(t), float(v)) for t, v in r["values"]]) for r in result]
 
     def _run(self, name: str, now: float) -> Rows | Series:
+        if name == "gpu_util_history":  # one series per GPU: a sparkline's worth of points, not more
+            return self.range(name, now - self.history_seconds, now,
+                              max(self.history_step, self.history_seconds / self.sparkline_points))
         if BY_NAME[name].range:
             return self.range(name, now - self.history_seconds, now, self.history_step)
         return self.instant(name)
@@ -153,9 +159,11 @@ class PrometheusMetrics:
             up = self.instant("targets_up")
         except Exception as e:
             reason = fault_reason(e, "prometheus", self.timeout)
+            self._state = reason
             for area in AREAS:
                 results[area] = self.memory.failed(area, reason, now)
             return assemble(now, self.label, results)
+        self._state = "ready"
         any_up: dict[str, bool] = {}  # exporter -> at least one of its targets is up
         job_of: dict[str, str] = {}
         dedicated = {e for lb, _ in up for e in job_exporters(lb.get("job", "")) if len(job_exporters(lb.get("job", ""))) == 1}

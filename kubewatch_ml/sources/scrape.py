@@ -112,14 +112,17 @@ class _Counter:
 
 class ScrapeMetrics:
     def __init__(self, endpoints: dict[str, Endpoint], timeout: float = 10.0, idle_window: float = 1800.0,
-                 history_seconds: float = 1800.0, history_points: int = 180, stale_after: float = 300.0,
-                 label: str | None = None):
+                 history_seconds: float = 1800.0, history_points: int = 30, hpa_points: int = 120,
+                 stale_after: float = 300.0, label: str | None = None):
         self.endpoints = endpoints
         self.timeout = timeout
         self.idle_window = idle_window
         self.history_seconds = history_seconds
+        # per GPU: a sparkline's worth of points (thousands of GPUs); per HPA: finer
         self.history_step = history_seconds / history_points
         self.history_points = history_points
+        self.hpa_step = history_seconds / hpa_points
+        self.hpa_points = hpa_points
         self.memory = AreaMemory(stale_after)
         self.label = label or "direct scrape: " + (", ".join(endpoints) or "nothing")
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scrape")
@@ -264,8 +267,8 @@ class ScrapeMetrics:
             for lb, v in select(s, n):
                 cur.setdefault((lb.get("namespace", ""), lb.get("horizontalpodautoscaler", "")), [None] * 4)[i] = v
         for k, vals in cur.items():
-            d = self._hpa.setdefault(k, collections.deque(maxlen=self.history_points))
-            _add_point(d, (now, *vals), self.history_step)
+            d = self._hpa.setdefault(k, collections.deque(maxlen=self.hpa_points))
+            _add_point(d, (now, *vals), self.hpa_step)
             while d and d[0][0] < now - self.history_seconds:
                 d.popleft()
         for k in set(self._hpa) - set(cur):

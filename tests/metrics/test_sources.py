@@ -36,8 +36,9 @@ def gpus(m):
 def test_prometheus_snapshot_and_one_query_each(prom_env):
     pm = PrometheusMetrics(prom_env.prom.url, history_step=1, history_seconds=120)
     try:
-        assert pm.describe() == f"prometheus {prom_env.prom.url} (ready)"
+        assert pm.describe() == f"prometheus {prom_env.prom.url} (not checked yet)"  # describe() does no I/O
         m = pm.fetch(time.time())
+        assert pm.describe() == f"prometheus {prom_env.prom.url} (ready)"
         assert pm.queries_issued == 1 + len({n for names in AREA_QUERIES.values() for n in names})
         assert {a: (st.ok, st.stale) for a, st in m.areas.items()} == {a: (True, False) for a in AREAS}
         g = gpus(m)
@@ -242,7 +243,7 @@ def test_auth_and_readiness_path(prom_env, fault_proxy):
     pm = PrometheusMetrics(fault_proxy.url, opts)
     try:
         fault_proxy.set("500", "^/$")  # the Debian build's `/` answers 500: readiness must not use it
-        assert pm.describe().endswith("(ready)")
+        assert pm.ready() == (True, "ready") and pm.describe().endswith("(ready)")
         pm.fetch(time.time())
         assert {s["path"] for s in fault_proxy.seen} >= {"/-/ready", "/api/v1/query", "/api/v1/query_range"}
         assert all(s["headers"].get("Authorization") == "Bearer s3cret" and s["headers"].get("X-Scope-OrgID") == "team-ml"
