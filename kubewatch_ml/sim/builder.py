@@ -784,7 +784,11 @@ def hpa_readings(hpa: Obj, load: ServiceLoad | None, now: float, current: int, r
             out.append(Reading(None, error_reason="FailedGetResourceMetric",
                                error_message="the HPA was unable to compute the replica count: no metrics returned from resource metrics API"))
             continue
-        if kind == "Resource":
+        if kind == "Resource" and ready <= 0:
+            out.append(Reading(None, error_reason="FailedGetResourceMetric",
+                               error_message=f"the HPA was unable to compute the replica count: failed to get {m['resource']['name']} "
+                                             "utilization: did not receive metrics for targeted pods (pods might be unready)"))
+        elif kind == "Resource":
             name = m["resource"]["name"]
             if name == "cpu":
                 util = load.utilization(now, ready)
@@ -795,7 +799,11 @@ def hpa_readings(hpa: Obj, load: ServiceLoad | None, now: float, current: int, r
                                    request=load.memory_request))
         elif kind == "Pods":
             mname = m["pods"]["metric"]["name"]
-            if load.metric_missing or mname != load.custom_metric:
+            if ready + unready <= 0 and not (load.metric_missing or mname != load.custom_metric):
+                out.append(Reading(None, error_reason="FailedGetPodsMetric",
+                                   error_message=f"the HPA was unable to compute the replica count: unable to get metric {mname}: "
+                                                 "no metrics returned from custom metrics API"))
+            elif load.metric_missing or mname != load.custom_metric:
                 out.append(Reading(None, error_reason="FailedGetPodsMetric",
                                    error_message=f"the HPA was unable to compute the replica count: unable to get metric {mname}: "
                                                  f"unable to fetch metrics from custom metrics API: the server could not find the metric {mname} for pods"))

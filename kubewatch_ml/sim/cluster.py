@@ -70,6 +70,7 @@ class SimCluster:
         self._next_tick = self.start_time + STEP
         self._offset = 0.0
         self.skipped_steps = 0
+        self.step_errors = 0
         self._stop = threading.Event()
         self._runner: threading.Thread | None = None
         self.timings: dict[str, float] = {}
@@ -197,7 +198,13 @@ class SimCluster:
                     self.skipped_steps += 1
                 if self._next_tick <= target:
                     self.clock.set(self._next_tick)
-                    self.dynamics.tick(self._next_tick)
+                    try:
+                        self.dynamics.tick(self._next_tick)
+                    except Exception:  # a bug in one step must not freeze the clock of a running demo
+                        self.step_errors += 1
+                        if self.step_errors <= 3:
+                            import traceback
+                            traceback.print_exc()
                     self._next_tick += STEP
                     continue_now = self._next_tick <= target
                 else:

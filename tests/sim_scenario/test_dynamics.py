@@ -279,3 +279,18 @@ def test_hpa_whose_target_is_gone_cannot_get_scale(sim):
     able = next(c for c in hpa["status"]["conditions"] if c["type"] == "AbleToScale")
     assert (able["status"], able["reason"]) == ("False", "FailedGetScale")
     assert not [p for p in sim.store.list("pods", ns)[0] if p["metadata"]["name"].startswith(name + "-")]
+
+
+def test_hpa_without_ready_pods_reports_the_metric_failure(sim):
+    ns, name = "recsys-prod", "ranker"
+    rs = rs_of(sim.store, ns, name)["metadata"]["name"]
+    for p in owned_pods(sim.store, ns, "ReplicaSet", rs):  # every pod replaced: none ready for a while
+        sim.store.delete("pods", ns, p["metadata"]["name"])
+    sim.advance(15)
+    hpa = sim.store.get("horizontalpodautoscalers", ns, name)
+    active = next(c for c in hpa["status"]["conditions"] if c["type"] == "ScalingActive")
+    assert (active["status"], active["reason"]) == ("False", "FailedGetResourceMetric")
+    assert sim.store.get("deployments", ns, name)["spec"]["replicas"] == 6  # blind: no scale-down
+    sim.advance(120)
+    active = next(c for c in sim.store.get("horizontalpodautoscalers", ns, name)["status"]["conditions"] if c["type"] == "ScalingActive")
+    assert active["reason"] == "ValidMetricFound"
