@@ -7,7 +7,6 @@ ApiErrors turned into real Status objects, so kubectl and client libraries print
 """
 from __future__ import annotations
 
-import base64
 import collections
 import http.server
 import logging
@@ -25,7 +24,7 @@ from typing import Any, Callable
 
 import orjson
 
-from . import auth, discovery, tables, verbs
+from . import auth, discovery, listing, tables, verbs
 from .kinds import KindInfo
 from .objects import ApiError, ObjectStore
 from .selectors import both, parse_field_selector, parse_label_selector
@@ -34,11 +33,6 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 AdminRoute = Callable[[str, dict, bytes], "tuple[int, Any]"]
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
-CONTINUE_TOO_OLD = ("The provided continue parameter is too old to display a consistent list result. You can start "
-                    "a new list without the continue parameter, or use the continue token in this response to "
-                    "retrieve the remainder of the results. Continuing with the provided token results in an "
-                    "inconsistent list - objects that were created, modified, or deleted between the time the first "
-                    "chunk was returned and now may show up in the list.")
 
 
 @dataclass
@@ -53,21 +47,6 @@ class Route:
 
 def not_found_path() -> ApiError:
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})
-
-
-def encode_continue(rv: int, key: tuple[str, str]) -> str:
-    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": f"{key[0]}/{key[1]}\x00"})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_continue(token: str) -> tuple[int, tuple[str, str]]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        d = orjson.loads(raw)
-        ns, _, name = d["start"].rstrip("\x00").partition("/")
-        return int(d["rv"]), (ns, name)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise ApiError(400, "BadRequest", f'continue key is not valid: illegal base64 data or unknown format "{token}"') from None
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -390,7 +369,7 @@ class ApiServer:
         fn = {"get": verbs.get, "create": verbs.create, "update": verbs.update, "patch": verbs.patch,
               "delete": verbs.delete, "deletecollection": self._delete_collection}[verb]
         code, obj = fn(call)
-        if verb == "get" and self._wants_table(h) and not route.subresource:
+        if verb == "get" and listing.wants_table(h.headers.get("Accept")) and not route.subresource:
             obj = tables.table(info.resource, [obj], self.store.now(),
                                {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                                params.get("includeObject", "Metadata"))
@@ -414,161 +393,29 @@ class ApiServer:
                      "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": gone}
 
     # --- lists and watches ------------------------------------------------------------------------------
-    @staticmethod
-    def _wants_table(h: _Handler) -> bool:
-        accept = h.headers.get("Accept") or ""
-        first = accept.split(",")[0]
-        return "as=Table" in first
-
     def _list(self, h: _Handler, route: Route, params: dict, watch: bool) -> None:
         info = route.info
         label = params.get("labelSelector", "")
         pred = both(parse_label_selector(label), parse_field_selector(params.get("fieldSelector"), info.resource, label))
-        if watch:
-            return self._watch(h, route, params, pred)
-        try:
-            limit = int(params.get("limit") or 0)
-        except ValueError:
-            raise ApiError(400, "BadRequest", f'invalid limit: "{params.get("limit")}"') from None
-        after = None
-        list_rv = None
-        if params.get("continue"):
-            list_rv, after = decode_continue(params["continue"])
-            if list_rv < self.store.history_floor(info.resource):
-                raise ApiError(410, "Expired", CONTINUE_TOO_OLD)
-        else:
-            self._wait_for_rv(params.get("resourceVersion", ""), params.get("resourceVersionMatch", ""))
-        items, rv, more = self.store.page(info.resource, route.namespace or None, after, limit, pred)
-        if list_rv is not None:
-            rv = list_rv
-        meta: Obj = {"resourceVersion": str(rv)}
-        if more is not None:
-            meta["continue"] = encode_continue(rv, more)
-        if self._wants_table(h):
-            doc = tables.table(info.resource, items, self.store.now(), meta, params.get("includeObject", "Metadata"))
-        else:
-            doc = {"kind": f"{info.kind}List", "apiVersion": info.api_version, "metadata": meta, "items": items}
-        self._send_json(h, 200, doc)
-
-    def _wait_for_rv(self, rv_param: str, match: str) -> None:
-        if rv_param in ("", "0"):
-            return
-        try:
-            want = int(rv_param)
-        except ValueError:
-            raise ApiError(400, "BadRequest", f'invalid resource version "{rv_param}"') from None
-        current = self.store.resource_version
-        if match == "Exact" and want != current:
-            if want < current:
-                raise ApiError(410, "Expired", f"too old resource version: {want} ({current})")
-        if want > current:
-            deadline = time.monotonic() + 3
-            while self.store.resource_version < want and time.monotonic() < deadline:
-                self.store.wait_for_change(self.store.resource_version, deadline - time.monotonic())
-            if self.store.resource_version < want:
-                raise ApiError(504, "Timeout", f"Too large resource version: {want}, current: "
-                                               f"{self.store.resource_version}",
-                               {"causes": [{"reason": "ResourceVersionTooLarge",
-                                            "message": "Too large resource version"}], "retryAfterSeconds": 1},
-                               retry_after=1)
-
-    def _watch(self, h: _Handler, route: Route, params: dict, pred: Any) -> None:
-        info, store = route.info, self.store
-        ns = route.namespace
-        table = self._wants_table(h)
-        include = params.get("includeObject", "Metadata")
-        bookmarks = params.get("allowWatchBookmarks") in ("true", "1")
-        rv_param = params.get("resourceVersion", "")
-        initial = params.get("sendInitialEvents") == "true" or rv_param in ("", "0")
-        try:
-            timeout = float(params.get("timeoutSeconds") or 1800)
-        except ValueError:
-            raise ApiError(400, "BadRequest", "invalid timeoutSeconds") from None
-        start_rv = 0
-        if rv_param not in ("", "0"):
-            try:
-                start_rv = int(rv_param)
-            except ValueError:
-                raise ApiError(400, "BadRequest", f'invalid resource version "{rv_param}"') from None
+        table = listing.wants_table(h.headers.get("Accept"))
+        if not watch:
+            return self._send_json(h, 200, listing.list_document(self.store, info, route.namespace, params, pred, table))
+        stream = listing.WatchStream(self.store, info, route.namespace, params, pred, table)  # 400s before headers
         self.stats["watches"] += 1
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
         h.send_header("Transfer-Encoding", "chunked")
         h.send_header("Cache-Control", "no-cache, private")
         h.end_headers()
-        now = store.now
 
-        def encode(obj: Obj) -> Obj:
-            if table:
-                return tables.table(info.resource, [obj], now(), {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                                    include)
-            return obj
-
-        def emit(type_: str, obj: Obj) -> None:
-            data = orjson.dumps({"type": type_, "object": obj}) + b"\n"
+        def write(data: bytes) -> None:
             h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-        def matches(o: Obj) -> bool:
-            if ns and o["metadata"].get("namespace") != ns:
-                return False
-            return pred is None or pred(o)
-
-        def bookmark(rv: int, extra: Obj | None = None) -> None:
-            md: Obj = {"resourceVersion": str(rv)}
-            if extra:
-                md["annotations"] = extra
-            emit("BOOKMARK", {"kind": info.kind, "apiVersion": info.api_version, "metadata": md})
-
         try:
-            # with a selector, objects move in and out of view: a watch tracks what its client holds
-            # and turns a move out into DELETED and a move in into ADDED, as the real watch cache does
-            selected: set | None = None
-            if initial or pred is not None:
-                items, rv, _ = store.page(info.resource, ns or None, None, 0, pred)
-                if pred is not None:
-                    selected = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in items}
-            if initial:
-                for o in items:
-                    emit("ADDED", encode(o))
-                if bookmarks and params.get("sendInitialEvents") == "true":
-                    bookmark(rv, {"k8s.io/initial-events-end": "true"})
-                start_rv = rv
-            deadline = time.monotonic() + timeout
-            last_sent = time.monotonic()
-            rv = start_rv
-            drop = bool(self.faults.get("drop_watches"))
-            while not self._stopping.is_set():
-                seen_global = store.resource_version
-                try:
-                    events = store.events_after(info.resource, rv)
-                except ApiError as e:
-                    emit("ERROR", e.status())
-                    break
-                for ev in events:
-                    rv = ev.rv
-                    type_ = ev.type if matches(ev.obj) else None
-                    if selected is not None:
-                        key = (ev.obj["metadata"].get("namespace", ""), ev.obj["metadata"]["name"])
-                        held = key in selected
-                        if type_ is None or type_ == "DELETED":
-                            type_ = "DELETED" if held else None
-                            selected.discard(key)
-                        else:
-                            type_ = "MODIFIED" if held else "ADDED"
-                            selected.add(key)
-                    if type_ is not None:
-                        emit(type_, encode(ev.obj))
-                        last_sent = time.monotonic()
-                left = deadline - time.monotonic()
-                if left <= 0 or drop:
-                    break
-                if bookmarks and time.monotonic() - last_sent >= self.bookmark_interval:
-                    bookmark(max(rv, seen_global))
-                    last_sent = time.monotonic()
-                if store.wait_for_change(seen_global, min(left, 1.0, self.bookmark_interval)) > seen_global:
-                    time.sleep(self.watch_coalesce)  # batch a burst of writes into one pass per watcher
+            stream.run(write, self._stopping, drop=bool(self.faults.get("drop_watches")),
+                       bookmark_interval=self.bookmark_interval, coalesce=self.watch_coalesce)
             h.wfile.write(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError, OSError):
+        except OSError:  # the client went away
             h.close_connection = True
 
     # --- special resources ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubewatch_ml.sim.apiserver import decode_continue, encode_continue
+from kubewatch_ml.sim.listing import decode_continue, encode_continue
 from kubewatch_ml.sim.objects import ApiError, ObjectStore
 from kubewatch_ml.sim.patching import json_patch, merge_patch, strategic_merge
 from kubewatch_ml.sim.protobuf import decode_ssar, encode_ssar
