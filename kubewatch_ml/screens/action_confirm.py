@@ -17,7 +17,7 @@ def modal_css(name: str) -> str:
 {name} > Vertical {{ width: 100; max-width: 100%; height: auto; max-height: 90%;
                      border: thick $warning; background: $surface; padding: 0 1; }}
 {name} .title {{ text-style: bold; padding: 0 0 1 0; }}
-{name} VerticalScroll {{ height: auto; max-height: 24; }}
+{name} VerticalScroll {{ height: auto; max-height: 50vh; }}
 {name} .buttons {{ height: auto; align-horizontal: right; padding-top: 1; }}
 {name} Button {{ margin-left: 2; }}
 """

@@ -19,7 +19,7 @@ from .action_confirm import modal_css
 
 
 class DrainScreen(ModalScreen[ActionResult]):
-    DEFAULT_CSS = modal_css("DrainScreen") + "DrainScreen Log { height: 12; }"
+    DEFAULT_CSS = modal_css("DrainScreen") + "DrainScreen Log { height: auto; min-height: 3; max-height: 40vh; }"
     BINDINGS = [Binding("escape,c", "cancel_drain", "Cancel drain", id="drain.cancel")]
 
     class Progressed(Message):

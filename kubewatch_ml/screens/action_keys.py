@@ -179,7 +179,8 @@ class ActionKeys:
             raise ActionRefused(f"{action} not allowed: {why}")
 
     def _report(self, res: ActionResult) -> None:
-        self.notify(res.message, severity="information" if res.ok else "error", timeout=8 if res.ok else 12)  # type: ignore[attr-defined]
+        severity = "information" if res.ok else ("warning" if res.outcome == "cancelled" else "error")
+        self.notify(res.message, severity=severity, timeout=8 if res.ok else 12)  # type: ignore[attr-defined]
 
     async def _confirm_and_apply(self, session: ActionSession, plan: ActionPlan, note: str = "",
                                  confirmed: bool = False) -> ActionResult | None:
