@@ -638,6 +638,8 @@ class ClusterBuilder:
     def hpa(self, dep: Obj, replicas: int, spec_extra: Obj, load: ServiceLoad | None) -> Obj:
         ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
         spec = {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}, **spec_extra}
+        if spec.get("behavior") is not None:
+            spec["behavior"] = default_behavior(spec["behavior"])
         created = self._ts(dep["metadata"]["creationTimestamp"]) + 30
         obj = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                "metadata": self._meta(ns, name, created, dict(dep["metadata"].get("labels", {}))),
@@ -773,6 +775,22 @@ def pdb_status(pdb: Obj, healthy: int, expected: int, now: float) -> Obj:
             "conditions": [{"type": "DisruptionAllowed", "status": "True" if allowed > 0 else "False",
                             "reason": "SufficientPods" if allowed > 0 else "InsufficientPods", "message": "",
                             "observedGeneration": 1, "lastTransitionTime": rfc3339(now - 600)}]}
+
+
+def default_behavior(b: Obj) -> Obj:
+    """The API server's defaulting of a given `behavior` (autoscaling/v2 SetDefaults): missing rules and
+    fields get the controller defaults; scaleDown's window stays unset (the controller uses 300 s)."""
+    up_default = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                  "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                               {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+    down_default = {"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+    out = {}
+    for side, d in (("scaleUp", up_default), ("scaleDown", down_default)):
+        r = dict(b.get(side) or {})
+        for k, v in d.items():
+            r.setdefault(k, v)
+        out[side] = r
+    return out
 
 
 def hpa_readings(hpa: Obj, load: ServiceLoad | None, now: float, current: int, ready: int, unready: int) -> list[Reading]:
