@@ -235,3 +235,52 @@ def test_conflict_reasks_with_the_new_diff(admin_conn, tmp_path, monkeypatch):
             await pilot.press("y")
             await _until(pilot, lambda: _node(admin_conn, "kw-gpu-b")["metadata"]["labels"]["pool"] == "h100")
     run(go())
+
+
+def test_drain_by_keys_shows_progress_and_cancel_keeps_node_cordoned(admin_conn, tmp_path, monkeypatch):
+    from kubewatch_ml.screens.action_drain import DrainScreen
+    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "llm", "namespace": NS},
+           "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "llm"}}},
+           "status": {"disruptionsAllowed": 0, "currentHealthy": 2, "desiredHealthy": 2, "expectedPods": 2}}
+    assert admin_conn.request("POST", f"/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets", body=pdb,
+                              content_type="application/json").status == 201
+    app = _app(admin_conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _select_node(pilot, app, "kw-gpu-a")
+            await pilot.press("d")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+            text = str(app.screen.query_one("#plan-text").render())
+            assert "evict kw-actions/llm-0" in text and "skip  kw-actions/dcgm-x" in text and "allows 0 disruption" in text
+            await pilot.press("y")
+            await _until(pilot, lambda: isinstance(app.screen, DrainScreen))
+            await _until(pilot, lambda: "blocked" in str(app.screen.query_one("#phase").render()))
+            await pilot.press("escape")
+            await _until(pilot, lambda: app.screen is app.main_screen)
+            assert any("cancelled" in n.message and "stays cordoned" in n.message for n in app._notifications)
+    run(go())
+    assert _node(admin_conn, "kw-gpu-a")["spec"]["unschedulable"] is True
+    pods = json.loads(admin_conn.request("GET", f"/api/v1/namespaces/{NS}/pods").body)["items"]
+    assert {p["metadata"]["name"] for p in pods} >= {"llm-0", "llm-1"}
+
+
+def test_taint_by_keys(admin_conn, tmp_path, monkeypatch):
+    app = _app(admin_conn, tmp_path, monkeypatch)
+
+    async def go():
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _select_node(pilot, app, "kw-gpu-b")
+            await pilot.press("t")
+            await _until(pilot, lambda: isinstance(app.screen, ActionInputScreen))
+            await pilot.press(*"nvidia.com/gpu=present:NoShedule")
+            await pilot.pause()
+            assert "not one of NoSchedule" in str(app.screen.query_one("#error").render())
+            app.screen.query_one("#value").value = "nvidia.com/gpu=present:NoSchedule"
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+            assert "+ taint nvidia.com/gpu=present:NoSchedule" in str(app.screen.query_one("#plan-text").render())
+            await pilot.press("y")
+            await _until(pilot, lambda: _node(admin_conn, "kw-gpu-b")["spec"].get("taints"))
+    run(go())
+    assert _node(admin_conn, "kw-gpu-b")["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
