@@ -203,6 +203,7 @@ def node_not_ready_alert(n) -> bool:
 
 
 def _practice_findings(out, cluster: ClusterSnapshot, bare: list) -> None:
+    defaults = limit_range_defaults(cluster)
     pdb_selectors: dict[str, list] = {}
     for pdb in cluster.pdbs:
         pdb_selectors.setdefault(pdb.namespace, []).append(pdb.selector)
@@ -215,7 +216,7 @@ def _practice_findings(out, cluster: ClusterSnapshot, bare: list) -> None:
         for c in w.containers:
             if c.init:
                 continue
-            _container_findings(out, kind, ns, name, c, prod, long_running, w.replicas)
+            _container_findings(out, kind, ns, name, c, prod, long_running, w.replicas, defaults.get(ns, frozenset()))
         if prod and kind in REPLICATED_KINDS:
             if w.replicas <= 1:
                 _f(out, "KW-W001", kind, ns, name, f"{kind} {ns}/{name} runs {w.replicas} replica", impact=1.0)
@@ -230,14 +231,37 @@ def _practice_findings(out, cluster: ClusterSnapshot, bare: list) -> None:
         if p.namespace not in SYSTEM_NAMESPACES:
             for c in p.containers:
                 if not c.init:
-                    _container_findings(out, "Pod", p.namespace, p.name, c, is_prod(p.namespace, cluster.namespaces.get(p.namespace)), True, 1)
+                    _container_findings(out, "Pod", p.namespace, p.name, c, is_prod(p.namespace, cluster.namespaces.get(p.namespace)),
+                                        True, 1, defaults.get(p.namespace, frozenset()))
 
 
-def _container_findings(out, kind, ns, name, c: ContainerSpec, prod: bool, long_running: bool, replicas: int) -> None:
-    if c.requests.cpu_m == 0 or c.requests.memory == 0:
-        missing = [r for r, v in (("cpu", c.requests.cpu_m), ("memory", c.requests.memory)) if v == 0]
+def limit_range_defaults(cluster: ClusterSnapshot) -> dict[str, set[str]]:
+    """Per namespace, the resources a LimitRange fills in for containers that leave them out:
+    "cpu"/"memory" requests (from defaultRequest, or from default, which also sets the request) and
+    "memory-limit" (from default)."""
+    out: dict[str, set[str]] = {}
+    for lr in cluster.limit_ranges:
+        for item in lr.limits:
+            if item.type != "Container":
+                continue
+            got = out.setdefault(lr.namespace, set())
+            for res in (item.default_request, item.default):
+                if res is not None:
+                    if res.cpu_m:
+                        got.add("cpu")
+                    if res.memory:
+                        got.add("memory")
+            if item.default is not None and item.default.memory:
+                got.add("memory-limit")
+    return out
+
+
+def _container_findings(out, kind, ns, name, c: ContainerSpec, prod: bool, long_running: bool, replicas: int,
+                        defaulted: set[str] = frozenset()) -> None:
+    missing = [r for r, v in (("cpu", c.requests.cpu_m), ("memory", c.requests.memory)) if v == 0 and r not in defaulted]
+    if missing:
         _f(out, "KW-C001", kind, ns, name, f"container {c.name} has no {' or '.join(missing)} request", impact=replicas, suffix=c.name)
-    if c.limits.memory == 0:
+    if c.limits.memory == 0 and "memory-limit" not in defaulted:
         _f(out, "KW-C002", kind, ns, name, f"container {c.name} has no memory limit", impact=replicas, suffix=c.name)
     if long_running and not (c.liveness or c.readiness):
         _f(out, "KW-C003", kind, ns, name, f"container {c.name} has no liveness or readiness probe",

@@ -112,3 +112,19 @@ def test_ranking_and_json():
     doc = orjson.loads(orjson.dumps(r.to_dict()))
     assert doc["findings"][0]["id"] == "KW-G004" and doc["overview"]["pending_gpu_pods"] == 1
     assert BY_ID["KW-G004"].view == "pending"
+
+
+def test_limit_range_defaults_silence_missing_requests():
+    from kubewatch_ml.model import LimitRange, LimitRangeItem
+    bare = ContainerSpec(name="main", image="app:1", liveness=True, readiness=True)
+    d1, r1 = deployment("web", "covered", replicas=1, containers=[bare])
+    d2, r2 = deployment("web", "partly", replicas=1, containers=[bare])
+    d3, r3 = deployment("web", "open", replicas=1, containers=[bare])
+    lrs = [LimitRange(uid="1", name="defaults", namespace="covered", limits=(
+               LimitRangeItem(type="Container", default=Resources(cpu_m=500, memory=GIB), default_request=Resources(cpu_m=100)),)),
+           LimitRange(uid="2", name="cpu-only", namespace="partly", limits=(
+               LimitRangeItem(type="Container", default_request=Resources(cpu_m=100)),))]
+    r = analyze(ClusterSnapshot.build(NOW, workloads=[d1, r1, d2, r2, d3, r3], limit_ranges=lrs), None, NOW)
+    c001 = {f.namespace: f.summary for f in r.findings if f.id == "KW-C001"}
+    assert c001 == {"partly": "container main has no memory request", "open": "container main has no cpu or memory request"}
+    assert ids(r, "KW-C002") == [("Deployment", "open", "web"), ("Deployment", "partly", "web")]
