@@ -648,6 +648,11 @@ class ClusterBuilder:
         readings = hpa_readings(obj, load, self.start, replicas, replicas, 0)
         d = decide(hs, replicas, readings, History(), self.start)
         obj["status"] = hpa_status(d, replicas, replicas, self.start, None, self.start - 3600)
+        blind = next((c for c in d.conditions if c.type == "ScalingActive" and c.status == "False"), None)
+        if blind is not None:  # blind since it was created: the controller has been complaining every 15 s
+            for reason, msg in hpa_failure_events(blind, len(hs.metrics), d):
+                self.objects["events"].append(mf.event(self.rng, obj, reason, msg, self.start - 3600, self.start - 10,
+                                                       count=240, type_="Warning", component="horizontal-pod-autoscaler"))
         self.objects["horizontalpodautoscalers"].append(obj)
         return obj
 
@@ -791,6 +796,17 @@ def default_behavior(b: Obj) -> Obj:
             r.setdefault(k, v)
         out[side] = r
     return out
+
+
+def hpa_failure_events(cond: Any, n_metrics: int, d: Any) -> list[tuple[str, str]]:
+    """The Warning events the HPA controller records when a metric cannot be read."""
+    invalid = sum(1 for _, u, a in d.current_metrics if u is None and a is None)
+    detail = cond.message.split("the HPA was unable to compute the replica count: ", 1)[-1]
+    kind = {"FailedGetPodsMetric": "pods metric", "FailedGetResourceMetric": "resource metric",
+            "FailedGetExternalMetric": "external metric"}.get(cond.reason, "metric")
+    return [(cond.reason, detail),
+            ("FailedComputeMetricsReplicas",
+             f"invalid metrics ({max(1, invalid)} invalid out of {n_metrics}), first error is: failed to get {kind} value: {detail}")]
 
 
 def hpa_readings(hpa: Obj, load: ServiceLoad | None, now: float, current: int, ready: int, unready: int) -> list[Reading]:

@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 from . import manifests as mf
-from .builder import PodPlan, hpa_readings, hpa_status
+from .builder import PodPlan, hpa_failure_events, hpa_readings, hpa_status
 from .hpa_controller import History, decide, spec_from_object
 from .manifests import rfc3339
 from .objects import ApiError
@@ -41,6 +41,10 @@ class WorkloadControllers:
             hkey = (ns, name)
             d = decide(spec, current, readings, self.history.get(hkey, History()), self.now)
             self.history[hkey] = d.history
+            blind = next((c for c in d.conditions if c.type == "ScalingActive" and c.status == "False"), None)
+            if blind is not None and blind.reason != "ScalingDisabled":
+                for reason, msg in hpa_failure_events(blind, len(spec.metrics), d):
+                    self._event(hpa, reason, msg, type_="Warning", component="horizontal-pod-autoscaler")
             if d.rescale:
                 new = copy.copy(dep)
                 new["spec"] = dict(dep["spec"], replicas=d.desired)

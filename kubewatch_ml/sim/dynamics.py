@@ -398,7 +398,8 @@ class Dynamics(WorkloadControllers, Kubelet, Readings):
                 self.dirty_ns.add(obj["metadata"]["namespace"])
 
     # --- events --------------------------------------------------------------------------------------------
-    AGGREGATED = ("FailedCreate", "FailedScheduling", "BackOff", "Unhealthy")
+    AGGREGATED = ("FailedCreate", "FailedScheduling", "BackOff", "Unhealthy", "FailedGetPodsMetric",
+                  "FailedGetResourceMetric", "FailedGetExternalMetric", "FailedComputeMetricsReplicas")
 
     def _event(self, involved: Obj, reason: str, message: str, type_: str = "Normal", component: str = "kubelet",
                host: str = "", field_path: str = "") -> None:

@@ -142,6 +142,10 @@ def test_hpas_maxed_blind_and_behavior(scn):
     blind = hpas[scenario_mod.BLIND_HPA]
     conds = {c["type"]: c for c in blind["status"]["conditions"]}
     assert (conds["ScalingActive"]["status"], conds["ScalingActive"]["reason"]) == ("False", "FailedGetPodsMetric")
+    assert blind["status"]["currentMetrics"] == [{"type": ""}]  # as the controller leaves a failed metric
+    warned = {e["reason"] for e in scn.objects["events"] if e["involvedObject"]["name"] == scenario_mod.BLIND_HPA[1]
+              and e["involvedObject"]["kind"] == "HorizontalPodAutoscaler" and e["type"] == "Warning"}
+    assert warned == {"FailedGetPodsMetric", "FailedComputeMetricsReplicas"}
     assert any(h["spec"].get("behavior") for h in hpas.values())
     assert any(m["type"] == "Pods" and m["pods"]["metric"]["name"] == "inference_requests_per_second"
                for h in hpas.values() for m in h["spec"]["metrics"])
