@@ -23,3 +23,16 @@ def area_note(metrics: MetricsSnapshot | None, area: str, what: str = "") -> str
 
 def join_notes(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
+
+
+def kind_unreadable(cluster, kind: str) -> str:
+    """Why the snapshot cannot vouch for the absence of `kind` objects ("" when it can): listing was
+    forbidden, failed or is still incomplete. Snapshots built without load states count as complete."""
+    st = cluster.kinds.get(kind) if cluster.kinds else None
+    if st is None:
+        return ""
+    if st.forbidden:
+        return f"{kind}: forbidden"
+    if not st.complete:
+        return f"{kind}: {st.error or 'still loading'}"
+    return ""

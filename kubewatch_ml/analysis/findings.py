@@ -10,6 +10,7 @@ from ..metrics_snapshot import MetricsSnapshot
 from ..model import ContainerSpec, GPU_RESOURCE
 from ..snapshot import ClusterSnapshot
 from .allocation import Allocation, allocation, is_prod, requests_of
+from .areas import kind_unreadable
 from .models import (SEVERITY_RANK, Finding, GpuView, HpaState, HpaView, PendingView, ProbeView, QuotaLevel,
                      QuotaView, Severity, ZoneView)
 from .gpus import gpu_view
@@ -65,10 +66,11 @@ def findings(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: flo
 
 
 def _quota_findings(out, q: QuotaView) -> None:
+    without = set(q.without_quota)  # empty when quotas could not be read
     for ns in q.rows:
         if ns.namespace in SYSTEM_NAMESPACES:
             continue
-        if not ns.has_quota and ns.pods:
+        if not ns.has_quota and ns.pods and ns.namespace in without:
             _f(out, "KW-Q001", "Namespace", "", ns.namespace, f"namespace {ns.namespace} has {ns.pods} pods and no ResourceQuota",
                impact=ns.pods, prod=ns.prod)
         for r in ns.rows:
@@ -208,6 +210,9 @@ def _practice_findings(out, cluster: ClusterSnapshot, bare: list) -> None:
     for pdb in cluster.pdbs:
         pdb_selectors.setdefault(pdb.namespace, []).append(pdb.selector)
     netpol_ns = {np.namespace for np in cluster.network_policies}
+    # an absence is only a finding when the kind could be read
+    pdbs_known = not kind_unreadable(cluster, "poddisruptionbudgets")
+    netpols_known = not kind_unreadable(cluster, "networkpolicies")
     for (kind, ns, name), w in cluster.workloads.items():
         if kind not in TEMPLATE_KINDS or _owned_by_controller(w) or ns in SYSTEM_NAMESPACES:
             continue
@@ -220,10 +225,10 @@ def _practice_findings(out, cluster: ClusterSnapshot, bare: list) -> None:
         if prod and kind in REPLICATED_KINDS:
             if w.replicas <= 1:
                 _f(out, "KW-W001", kind, ns, name, f"{kind} {ns}/{name} runs {w.replicas} replica", impact=1.0)
-            elif not any(_selects(sel, w.template_labels or {}) for sel in pdb_selectors.get(ns, ())):
+            elif pdbs_known and not any(_selects(sel, w.template_labels or {}) for sel in pdb_selectors.get(ns, ())):
                 _f(out, "KW-W003", kind, ns, name, f"{w.replicas} replicas and no PodDisruptionBudget", impact=w.replicas)
     for ns, uids in cluster.pods_by_namespace.items():
-        if ns in SYSTEM_NAMESPACES or ns in netpol_ns or not uids:
+        if not netpols_known or ns in SYSTEM_NAMESPACES or ns in netpol_ns or not uids:
             continue
         _f(out, "KW-W004", "Namespace", "", ns, f"namespace {ns} has {len(uids)} pods and no NetworkPolicy",
            impact=len(uids), prod=is_prod(ns, cluster.namespaces.get(ns)))

@@ -7,7 +7,7 @@ import math
 from ..metrics_snapshot import HpaHistory, MetricsSnapshot
 from ..model import Hpa, HpaMetric
 from ..snapshot import ClusterSnapshot
-from .areas import area_note
+from .areas import area_note, join_notes, kind_unreadable
 from .models import ConditionRow, HpaMetricRow, HpaRow, HpaState, HpaView
 
 TOLERANCE = 0.1  # --horizontal-pod-autoscaler-tolerance
@@ -201,5 +201,6 @@ def hpa_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, n
             for h in cluster.hpas]
     order = {s.value: i for i, s in enumerate(_STATE_ORDER + (HpaState.HEALTHY,))}
     rows.sort(key=lambda r: (order[r.state], r.key))
-    note = area_note(metrics, "hpa_history", "history")
+    unreadable = kind_unreadable(cluster, "horizontalpodautoscalers")
+    note = join_notes(f"HPAs unreadable ({unreadable})" if unreadable else "", area_note(metrics, "hpa_history", "history"))
     return HpaView(rows=tuple(rows), note=note)

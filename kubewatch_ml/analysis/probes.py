@@ -7,7 +7,7 @@ from collections import defaultdict
 from ..metrics_snapshot import MetricsSnapshot
 from ..model import Event, Pod
 from ..snapshot import ClusterSnapshot, top_controller
-from .areas import area_note, join_notes
+from .areas import area_note, join_notes, kind_unreadable
 from .models import ProbeGroup, ProbeRow, ProbeView
 
 PROBE_TYPES = ("Liveness", "Readiness", "Startup")
@@ -65,7 +65,9 @@ def probe_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None,
             crashlooping=sum(1 for r in rs if r.crashloop), restarts=sum(r.restarts for r in rs),
         ))
     out.sort(key=lambda g: (-g.crashlooping, -g.failing_containers, -g.restarts, g.key))
-    note = join_notes(area_note(metrics, "probes", "probe counters"), area_note(metrics, "restarts", "restart history"))
+    unreadable = kind_unreadable(cluster, "events")
+    note = join_notes(f"events unreadable ({unreadable})" if unreadable else "",
+                      area_note(metrics, "probes", "probe counters"), area_note(metrics, "restarts", "restart history"))
     return ProbeView(rows=tuple(out), containers=tuple(r for g in out for r in g.rows), note=note)
 
 

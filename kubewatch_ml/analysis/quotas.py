@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..metrics_snapshot import MetricsSnapshot
 from ..snapshot import ClusterSnapshot
 from .allocation import Allocation, Load, allocation, is_prod
-from .areas import area_note, join_notes
+from .areas import area_note, join_notes, kind_unreadable
 from .models import NamespaceQuota, QuotaLevel, QuotaRow, QuotaView
 
 _LEVEL_RANK = {QuotaLevel.EXCEEDED: 0, QuotaLevel.FULLY_USED: 1, QuotaLevel.ALMOST_FULL: 2,
@@ -103,10 +103,12 @@ def quota_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None,
             gpus_allocated=gpus_alloc.get(ns, 0) if gpu_ok else None,
             gpus_idle=gpus_idle.get(ns, 0) if gpu_ok else None,
         ))
+    unreadable = kind_unreadable(cluster, "resourcequotas")
     result.sort(key=lambda r: (_LEVEL_RANK[QuotaLevel(r.level)], -(r.max_ratio or 0.0), r.namespace))
     quota_rows = tuple(r for ns in result for r in ns.rows)
     return QuotaView(
         rows=tuple(result), quota_rows=quota_rows,
-        without_quota=tuple(sorted(r.namespace for r in result if not r.has_quota)),
-        note=join_notes(area_note(metrics, "usage", "usage"), area_note(metrics, "gpu", "gpu usage")),
+        without_quota=() if unreadable else tuple(sorted(r.namespace for r in result if not r.has_quota)),
+        note=join_notes(f"quotas unreadable ({unreadable})" if unreadable else "",
+                        area_note(metrics, "usage", "usage"), area_note(metrics, "gpu", "gpu usage")),
     )

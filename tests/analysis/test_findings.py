@@ -128,3 +128,26 @@ def test_limit_range_defaults_silence_missing_requests():
     c001 = {f.namespace: f.summary for f in r.findings if f.id == "KW-C001"}
     assert c001 == {"partly": "container main has no memory request", "open": "container main has no cpu or memory request"}
     assert ids(r, "KW-C002") == [("Deployment", "open", "web"), ("Deployment", "partly", "web")]
+
+
+def test_absences_are_not_findings_when_the_kind_could_not_be_read():
+    from kubewatch_ml.snapshot import KindState
+    d, rs = deployment("api", "shop-prod", replicas=3, containers=[GOOD])
+    kw = dict(nodes=[node("n")], workloads=[d, rs], pods=[pod("p", "shop-prod", "n", owner=rs_owner("api", "shop-prod"))])
+    readable = analyze(ClusterSnapshot.build(NOW, **kw), None, NOW)
+    assert {f.id for f in readable.findings} >= {"KW-Q001", "KW-W003", "KW-W004"}
+    states = {"resourcequotas": KindState("resourcequotas", forbidden=True),
+              "poddisruptionbudgets": KindState("poddisruptionbudgets", error="not served by this cluster (404)"),
+              "networkpolicies": KindState("networkpolicies", complete=False)}
+    blind = analyze(ClusterSnapshot.build(NOW, kinds=states, **kw), None, NOW)
+    assert not {f.id for f in blind.findings} & {"KW-Q001", "KW-W003", "KW-W004"}
+    assert blind.quotas.without_quota == () and "quotas unreadable (resourcequotas: forbidden)" in blind.quotas.note
+
+
+def test_views_say_when_their_kind_could_not_be_read():
+    from kubewatch_ml.snapshot import KindState
+    states = {"horizontalpodautoscalers": KindState("horizontalpodautoscalers", forbidden=True),
+              "events": KindState("events", error="HTTP 500", complete=False)}
+    a = analyze(ClusterSnapshot.build(NOW, kinds=states), None, NOW)
+    assert a.hpas.note.startswith("HPAs unreadable (horizontalpodautoscalers: forbidden)")
+    assert a.probes.note.startswith("events unreadable (events: HTTP 500)")
