@@ -108,6 +108,7 @@ class SimCluster:
                              workdir=self.workdir, version="v1.32.4")
         self.api.admin_routes["/_sim/advance"] = self._advance_route
         self.api.admin_routes["/_sim/clock"] = self._clock_route
+        self.api.admin_routes["/_sim/scenario"] = self._scenario_route
         if self._exporters_on:
             from .exporters import ExporterServer
             self.exporters = ExporterServer(self.store, self.telemetry, host=self.host, clock=self.clock)
@@ -233,6 +234,29 @@ class SimCluster:
 
     def _clock_route(self, method: str, query: dict, body: bytes) -> tuple[int, Any]:
         return 200, self._clock_body()
+
+    def _scenario_route(self, method: str, query: dict, body: bytes) -> tuple[int, Any]:
+        """The planted cases by name, so tests of the product can find them over HTTP."""
+        return 200, self.planted()
+
+    def planted(self) -> dict:
+        sc = scenario_mod
+        s = self.scenario
+        return {"seed": self.seed, "nodes": self.nodes_n, "pods": self.pods_n,
+                "quota_near_full": list(sc.QUOTA_NEAR_FULL), "quota_exceeded": list(sc.QUOTA_EXCEEDED),
+                "namespace_without_quota": sc.NAMESPACE_WITHOUT_QUOTA,
+                "maxed_hpa": list(sc.MAXED_HPA), "blind_hpa": list(sc.BLIND_HPA),
+                "single_zone_services": [list(x) for x in sc.SINGLE_ZONE_SERVICES],
+                "single_replica_service": list(sc.SINGLE_REPLICA_SERVICE),
+                "cordoned_node": s.cordoned_node if s else "", "not_ready_node": s.not_ready_node if s else "",
+                "mig_node": s.mig_node if s else "",
+                "pending_gpu_pods": [["llm-dev", "llm-finetune-70b", "Insufficient nvidia.com/gpu"],
+                                     ["vision-dev", "gpu-debug", "untolerated taint {nvidia.com/gpu: present}"],
+                                     ["speech-dev", "tts-b200-benchmark", "didn't match Pod's node affinity/selector"]],
+                "crash_loops": [["recsys-test", "ranker-canary", "OOMKilled"], ["platform", "feature-sync", "Error"]],
+                "probe_failures": [["speech-prod", "asr-streaming", "Liveness"], ["llm-prod", "rerank-api", "Readiness"],
+                                   ["speech-dev", "asr-dev", "Startup"]],
+                "idle_gpu_workloads": ["notebook-*", "speech-dev/whisper-finetune-3 (stalled)"]}
 
     def _clock_body(self) -> dict:
         now = self.clock()

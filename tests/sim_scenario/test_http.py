@@ -139,3 +139,14 @@ def test_sim_command_refuses_the_users_kubeconfig(tmp_path):
                        capture_output=True, text=True, timeout=60, env=dict(os.environ, HOME=str(home)))
     assert r.returncode == 2 and "refusing to overwrite" in r.stderr
     assert cfg.read_text() == "keep me"
+
+
+def test_scenario_route_names_the_planted_cases(live):
+    _, body = get(live.api_url + "/_sim/scenario", live.admin_token)
+    planted = json.loads(body)
+    assert planted["cordoned_node"] and live.store.get("nodes", "", planted["cordoned_node"])["spec"]["unschedulable"]
+    ns, name = planted["maxed_hpa"]
+    assert live.store.get("horizontalpodautoscalers", ns, name) is not None
+    for ns, prefix, why in planted["pending_gpu_pods"]:
+        pods = [p for p in live.store.list("pods", ns)[0] if p["metadata"]["name"].startswith(prefix)]
+        assert pods and all(p["status"]["phase"] == "Pending" and why in p["status"]["conditions"][0]["message"] for p in pods)
