@@ -50,6 +50,7 @@ class ActionKeys:
     _guard_pending: set | None = None
     _guard_tried: dict | None = None  # subject -> monotonic time of the last prefetch
     _reasons_shown: set | None = None
+    _action_busy = False
     _marked: list | None = None  # nodes marked with `m` for a multi-node cordon / uncordon
 
     # ------------------------------------------------------------------ plumbing
@@ -114,6 +115,9 @@ class ActionKeys:
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not action.startswith("act_"):
             return super().check_action(action, parameters)  # type: ignore[misc]
+        main = getattr(self, "main_screen", None)
+        if main is not None and self.screen is not main:  # type: ignore[attr-defined]
+            return False  # behind a modal (a confirmation, the drain) no other action starts
         session = self.action_session()
         if session is None:
             return None
@@ -130,8 +134,9 @@ class ActionKeys:
         return True
 
     def _prefetch(self, session: ActionSession, subject: tuple[str, ObjectRef]) -> None:
-        pending = self._guard_pending = self._guard_pending or set()
-        tried = self._guard_tried = self._guard_tried if self._guard_tried is not None else {}
+        if self._guard_pending is None:
+            self._guard_pending, self._guard_tried = set(), {}
+        pending, tried = self._guard_pending, self._guard_tried
         now = time.monotonic()
         if subject in pending or now - tried.get(subject, -1e9) < 15.0:  # an unreachable server is not hammered
             return
@@ -158,17 +163,21 @@ class ActionKeys:
 
     def _start(self, action: str, flow) -> None:
         reason = self.disabled_reason(action)
-        if reason:
+        if reason or self._action_busy:
             flow.close()
-            self.notify(f"{action.removeprefix('act_')}: disabled ({reason})", severity="warning")  # type: ignore[attr-defined]
+            self.notify(f"{action.removeprefix('act_')}: disabled ({reason})" if reason  # type: ignore[attr-defined]
+                        else "another action is still in progress", severity="warning")
             return
-        self.run_worker(self._guarded(flow), group="action", exclusive=True, exit_on_error=False)  # type: ignore[attr-defined]
+        self._action_busy = True  # one action at a time: a write in flight is never cancelled by a new key
+        self.run_worker(self._guarded(flow), group="action", exit_on_error=False)  # type: ignore[attr-defined]
 
     async def _guarded(self, flow) -> None:
         try:
             await flow
         except UserError as e:  # validation, refusal, 404, server said no: one line, never a traceback
             self.notify(str(e), severity="error", timeout=10)  # type: ignore[attr-defined]
+        finally:
+            self._action_busy = False
 
     async def _permit(self, session: ActionSession, action: str, ref: ObjectRef) -> None:
         """Ask (or use the cached answer) before any input is asked for; refuse with the reason."""
