@@ -105,7 +105,7 @@ class QuotaView(_Model):
     rows: tuple[NamespaceQuota, ...]  # sorted: worst level, then highest ratio, then name
     quota_rows: tuple[QuotaRow, ...]  # every quota resource row, flattened
     without_quota: tuple[str, ...]  # namespaces with no ResourceQuota
-    note: str = ""  # "unavailable: <reason>" for the usage columns
+    note: str = ""  # "quotas unreadable (...)", "usage unavailable: <reason>", "gpu usage stale: <reason>"; "" if all fine
 
 
 # ---------------------------------------------------------------- GPU nodes
@@ -241,7 +241,7 @@ class HpaRow(_Model):
     desired: int  # as reported by the controller
     computed_desired: int | None  # our evaluation of the controller's formula; None if blind
     why: str  # one line: how computed_desired comes about
-    state: str  # HpaState, the most pressing one
+    state: str  # HpaState, the most pressing: blind, maxed_out, mismatch, flapping, unknown, pinned_at_min, healthy
     states: tuple[str, ...]  # every applicable HpaState
     metrics: tuple[HpaMetricRow, ...]
     conditions: tuple[ConditionRow, ...]
@@ -425,7 +425,7 @@ class Finding(_Model):
     action: str
     alert: str = ""  # kubernetes-mixin alert with the same semantics, "" if none
     key: str = ""  # "id/kind/ns/name"
-    impact: float = 0.0  # ranks findings of the same severity (higher first)
+    impact: float = 0.0  # ranks findings of the same severity (higher first): the id's weight x magnitude
     view: str = ""  # quotas | gpus | hpas | probes | zones | pending | nodes | practices
 
 
