@@ -211,9 +211,10 @@ class Dynamics(WorkloadControllers, Kubelet, Readings):
         store = self.store
         start_rv = self.last_rv
         top = store.resource_version
+        read = getattr(store, "events_after", store.events_since)  # O(new events) where the store has it
         for res in WATCHED:
             try:
-                evs = store.events_since(res, start_rv)
+                evs = read(res, start_rv)
             except ApiError:  # the history moved past us: rebuild what we know
                 self._index_all()
                 for o in list(self.by_owner):
