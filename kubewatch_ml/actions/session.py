@@ -43,7 +43,13 @@ class ActionSession:
             raise
 
     def plan_scale(self, ref: ObjectRef, replicas: str | int) -> ActionPlan:
-        return self._plan("scale", ref, lambda: scale.plan_scale(self.conn, ref, replicas))
+        plan = self._plan("scale", ref, lambda: scale.plan_scale(self.conn, ref, replicas))
+        if plan.alternative is not None:  # offer the HPA change only to someone who may make it
+            ok, why = self.guard.allowed("hpa-bounds", plan.alternative.targets[0])
+            if not ok:
+                plan.warnings += (f"changing the HPA instead is not allowed: {why}",)
+                plan.alternative = None
+        return plan
 
     def plan_hpa_bounds(self, ref: ObjectRef, lo: int | str, hi: int | str) -> ActionPlan:
         return self._plan("hpa-bounds", ref, lambda: scale.plan_hpa_bounds(self.conn, ref, lo, hi))

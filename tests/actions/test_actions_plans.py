@@ -331,3 +331,17 @@ def test_partial_multi_node_change_is_reported_and_its_applied_part_undoable(con
     del conn.objects[N + "gpu-2"]
     assert s.apply(plan).outcome == "not-found"
     assert s.apply(s.plan_undo()).ok and conn.objects[N + "gpu-1"]["spec"]["unschedulable"] is False
+
+
+def test_hpa_alternative_only_offered_when_allowed(conn, tmp_path):
+    conn.put(DEP + "llm", {"metadata": {"name": "llm", "namespace": "infer"}, "spec": {"replicas": 2}})
+    conn.put(HPA + "llm", {"metadata": {"name": "llm", "namespace": "infer"},
+                           "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "llm"}, "minReplicas": 2, "maxReplicas": 6}})
+
+    class PatchScaleOnly(Guard):
+        def can_i(self, access):
+            return (access.resource != "horizontalpodautoscalers", "no RBAC rule for HPAs")
+    s = ActionSession(conn, audit=AuditLog(tmp_path / "a.jsonl"), guard=PatchScaleOnly(conn))
+    plan = s.plan_scale(ObjectRef("Deployment", "llm", "infer"), 4)
+    assert plan.alternative is None
+    assert any("changing the HPA instead is not allowed: no RBAC rule for HPAs" in w for w in plan.warnings)
