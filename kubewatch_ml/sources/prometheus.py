@@ -40,9 +40,14 @@ def fault_reason(exc: BaseException, what: str, timeout: float) -> str:
         text = str(exc)
         if "Read timed out" in text or "timed out" in text:
             return f"{what} timed out after {timeout:g}s"
-        if "refused" in text:
-            return f"{what} unreachable: connection refused"
-        return f"{what} unreachable: {type(exc).__name__}"
+        for needle, why in (("refused", "connection refused"), ("Name or service not known", "cannot resolve the host"),
+                            ("name resolution", "cannot resolve the host"), ("reset by peer", "connection reset"),
+                            ("without response", "connection closed without an answer"),
+                            ("RemoteDisconnected", "connection closed without an answer"),
+                            ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted (--prometheus-ca-file)")):
+            if needle in text:
+                return f"{what} unreachable: {why}"
+        return f"{what} unreachable: {text[:120]}"
     if isinstance(exc, requests.exceptions.RetryError):
         return f"{what} keeps answering errors"
     if isinstance(exc, PrometheusApiClientException):
@@ -112,7 +117,8 @@ class PrometheusMetrics:
     def ready(self) -> tuple[bool, str]:
         """GET /-/ready (not `/`, which the Debian build answers 500). Blocking, bounded by the timeout."""
         try:
-            r = self.session.get(self.url + "/-/ready", headers=self.headers, auth=self.auth, timeout=self.timeout)
+            r = self.session.get(self.url + "/-/ready", headers=self.headers, auth=self.auth, timeout=self.timeout,
+                                 verify=self.session.verify)  # explicit: $REQUESTS_CA_BUNDLE would override it
         except Exception as e:
             ok, why = False, fault_reason(e, "prometheus", self.timeout)
         else:

@@ -74,7 +74,7 @@ class FaultProxy:
     query matches `pattern`: mode "500" (an error JSON), "garbage" (200 with HTML), "slow" (sleeps
     `delay` s first), or None (forwards)."""
 
-    def __init__(self, upstream: str):
+    def __init__(self, upstream: str, tls: tuple[str, str] | None = None):
         import re
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -117,9 +117,16 @@ class FaultProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
+        scheme = "http"
+        if tls:  # (cert file, key file): serve HTTPS
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def set(self, mode, pattern=".*"):
         self.mode, self.pattern = mode, pattern
@@ -135,3 +142,28 @@ def fault_proxy(prom_env):
     p = FaultProxy(prom_env.prom.url)
     yield p
     p.stop()
+
+
+def self_signed_cert(tmp_path) -> tuple[str, str]:
+    """A CA-less self-signed certificate for 127.0.0.1 (cert file, key file), made with `cryptography`."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubewatch-test-prometheus")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)

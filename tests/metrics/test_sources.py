@@ -295,3 +295,23 @@ def test_malformed_exporter_in_prometheus_mode(prom_env):
     finally:
         prom_env.exp.faults["malformed"].clear()
         pm.close()
+
+
+def test_https_prometheus_with_ca_file(prom_env, tmp_path):
+    from conftest import FaultProxy, self_signed_cert
+    cert, key = self_signed_cert(tmp_path)
+    proxy = FaultProxy(prom_env.prom.url, tls=(cert, key))
+    try:
+        assert proxy.url.startswith("https://")
+        untrusted = PrometheusMetrics(proxy.url, MetricsOptions(prometheus_url=proxy.url, query_timeout=5))
+        assert untrusted.ready() == (False, "prometheus unreachable: TLS certificate not trusted (--prometheus-ca-file)")
+        untrusted.close()
+        pm = PrometheusMetrics(proxy.url, MetricsOptions(prometheus_url=proxy.url, prometheus_ca_file=cert, query_timeout=5))
+        try:
+            assert pm.ready() == (True, "ready")
+            m = pm.fetch(time.time())
+            assert all(st.ok for st in m.areas.values()) and len(m.gpus) == 10
+        finally:
+            pm.close()
+    finally:
+        proxy.stop()
