@@ -50,6 +50,14 @@ def _check(args: argparse.Namespace) -> None:
             raise UserError(f"--kubeconfig-out: directory {parent} is not writable")
         if os.path.isdir(out):
             raise UserError(f"--kubeconfig-out: {out} is a directory")
+        if os.path.exists(out):
+            try:
+                with open(out, encoding="utf-8", errors="replace") as f:
+                    ours = "kubewatch-sim" in f.read(65536)
+            except OSError as e:
+                raise UserError(f"--kubeconfig-out: cannot read {out}: {e.strerror}") from None
+            if not ours:  # only ever replace a kubeconfig an earlier `sim` wrote
+                raise UserError(f"refusing to overwrite {out}: it is not a kubeconfig written by kubewatch-ml sim")
 
 
 def run(args: argparse.Namespace) -> int:

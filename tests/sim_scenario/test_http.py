@@ -150,3 +150,12 @@ def test_scenario_route_names_the_planted_cases(live):
     for ns, prefix, why in planted["pending_gpu_pods"]:
         pods = [p for p in live.store.list("pods", ns)[0] if p["metadata"]["name"].startswith(prefix)]
         assert pods and all(p["status"]["phase"] == "Pending" and why in p["status"]["conditions"][0]["message"] for p in pods)
+
+
+def test_sim_command_refuses_a_foreign_file(tmp_path):
+    other = tmp_path / "notes.yaml"
+    other.write_text("apiVersion: v1\nclusters: [{name: prod}]\n")
+    r = subprocess.run([sys.executable, "-m", "kubewatch_ml", "sim", "--kubeconfig-out", str(other)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "refusing to overwrite" in r.stderr
+    assert "prod" in other.read_text()
