@@ -208,8 +208,11 @@ class ActionKeys:
                 self._report(res)
                 return res
             # someone changed the object meanwhile: recompute from a fresh read and ask again
+            old_diff = plan.diff
             plan = await asyncio.to_thread(session.replan, plan)
             note, confirmed = res.message, False
+            if plan.diff == old_diff:
+                note += "\n(only fields this change does not touch were changed: the change is the same)"
 
     def _need_node(self, use_marks: bool = False) -> list[str] | None:
         names = self._selected_nodes(use_marks)
