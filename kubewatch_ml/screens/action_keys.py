@@ -394,6 +394,8 @@ def resolve_scale_target(conn: Any, sel: ObjectRef) -> tuple[ObjectRef, int]:
                 raise ActionFailed(f"cannot read {ref} (HTTP {status})")
             ref = ObjectRef(tgt.get("kind", ""), tgt.get("name", ""), ref.namespace)
             continue
+        if ref.kind not in ("Pod", "ReplicaSet"):
+            raise ActionFailed(f"{ref} is not scaled through a Deployment or StatefulSet (only those are scaled here)")
         path = (f"/api/v1/namespaces/{ref.namespace}/pods/{ref.name}" if ref.kind == "Pod"
                 else f"/apis/apps/v1/namespaces/{ref.namespace}/replicasets/{ref.name}")
         status, doc = send(conn, "GET", path)

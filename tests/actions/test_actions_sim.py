@@ -275,3 +275,26 @@ def test_readonly_context_from_the_config_file_disables_every_action(counting_pr
         feed.close()
         feed.conn.close()
     assert counts["GET"] > 0 and counts.writes == []
+
+
+def test_scale_target_resolves_from_hpa_and_pod_and_refuses_jobs(admin_conn):
+    from kubewatch_ml.screens.action_keys import resolve_scale_target
+    assert resolve_scale_target(admin_conn, ObjectRef("HorizontalPodAutoscaler", "llm", NS)) == \
+        (ObjectRef("Deployment", "llm", NS), 2)
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+          "metadata": {"name": "web-6f7", "namespace": NS, "labels": {"app": "web"},
+                       "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+                                            "uid": "uid-web", "controller": True}]},
+          "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                   "template": {"metadata": {"labels": {"app": "web"}},
+                                "spec": {"containers": [{"name": "m", "image": "nginx:1.27"}]}}}}
+    assert admin_conn.request("POST", f"/apis/apps/v1/namespaces/{NS}/replicasets", body=rs,
+                              content_type="application/json").status == 201
+    from actions_support import pod_obj
+    assert admin_conn.request("POST", f"/api/v1/namespaces/{NS}/pods", body=pod_obj("web-6f7-abcde", NS, "kw-gpu-b",
+                              ("ReplicaSet", "web-6f7")), content_type="application/json").status == 201
+    assert resolve_scale_target(admin_conn, ObjectRef("Pod", "web-6f7-abcde", NS)) == (ObjectRef("Deployment", "web", NS), 3)
+    assert admin_conn.request("POST", f"/api/v1/namespaces/{NS}/pods", body=pod_obj("train-x", NS, "kw-gpu-b",
+                              ("Job", "train")), content_type="application/json").status == 201
+    with pytest.raises(ActionFailed, match="job/kw-actions/train is not scaled"):
+        resolve_scale_target(admin_conn, ObjectRef("Pod", "train-x", NS))
