@@ -67,6 +67,8 @@ class Dynamics(WorkloadControllers, Kubelet, Readings):
         self._tick_cache: dict = {}
         self._explained: dict = {}
         self._stale = 0
+        self._hb_cursor = 0
+        self._node_names = [n["metadata"]["name"] for n in store.list("nodes")[0]]
         self.stats = {"ticks": 0, "pods_created": 0, "pods_deleted": 0, "rescales": 0, "conflicts": 0}
         self._index_all()
         # the controller has been running: each HPA remembers its current size for the window
@@ -200,6 +202,7 @@ class Dynamics(WorkloadControllers, Kubelet, Readings):
         self._reconcile_owners()
         self._retry_pending()
         self._kubelet()
+        self._heartbeats()
         self._faults()
         self._statuses()
         self._telemetry_step()

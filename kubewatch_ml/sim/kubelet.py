@@ -14,6 +14,33 @@ from .dynamics_state import STEP, Obj, PodInfo, dur as _dur, owner_of as _owner_
 
 
 class Kubelet:
+    HEARTBEAT_S = 300  # nodeStatusReportFrequency: an unchanged node status is re-posted every 5 minutes
+
+    def _heartbeats(self) -> None:
+        """Ready nodes re-post their status every 5 minutes: a slice of the nodes per step."""
+        names = self._node_names
+        if not names:
+            return
+        per_step = max(1, -(-len(names) * 15 // self.HEARTBEAT_S))
+        start = self._hb_cursor
+        self._hb_cursor = (start + per_step) % len(names)
+        hb = rfc3339(self.now)
+        for i in range(start, start + per_step):
+            node = self.store.get("nodes", "", names[i % len(names)])
+            if node is None:
+                continue
+            conds = (node.get("status") or {}).get("conditions") or []
+            ready = next((c for c in conds if c["type"] == "Ready"), None)
+            if ready is None or ready["status"] != "True":
+                continue  # a NotReady node's kubelet is not posting
+            new = dict(node)
+            new["status"] = dict(node["status"], conditions=[dict(c, lastHeartbeatTime=hb) for c in conds])
+            new["metadata"] = dict(node["metadata"])
+            try:
+                self.store.replace("nodes", new, expect_rv=node["metadata"]["resourceVersion"])
+            except ApiError:
+                pass  # a user's concurrent change (cordon, label) wins; next round posts again
+
     def _kubelet(self) -> None:
         while self.due and self.due[0][0] <= self.now:
             _, _, ns, name, stage = heapq.heappop(self.due)

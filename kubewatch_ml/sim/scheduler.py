@@ -97,10 +97,13 @@ class Scheduler:
         slot = self.nodes.get(node["metadata"]["name"])
         if slot is None:
             return
-        slot.labels = node["metadata"].get("labels", {})
-        slot.taints = list(node.get("spec", {}).get("taints", []))
-        slot.unschedulable = bool(node.get("spec", {}).get("unschedulable"))
-        slot.zone = slot.labels.get("topology.kubernetes.io/zone", "")
+        labels = node["metadata"].get("labels", {})
+        taints = list(node.get("spec", {}).get("taints", []))
+        unschedulable = bool(node.get("spec", {}).get("unschedulable"))
+        if labels == slot.labels and taints == slot.taints and unschedulable == slot.unschedulable:
+            return  # a status-only update (heartbeat): cached filter results stay valid
+        slot.labels, slot.taints, slot.unschedulable = labels, taints, unschedulable
+        slot.zone = labels.get("topology.kubernetes.io/zone", "")
         self.version += 1
 
     # --- filters ---------------------------------------------------------------------------------

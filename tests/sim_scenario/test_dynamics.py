@@ -294,3 +294,16 @@ def test_hpa_without_ready_pods_reports_the_metric_failure(sim):
     sim.advance(120)
     active = next(c for c in sim.store.get("horizontalpodautoscalers", ns, name)["status"]["conditions"] if c["type"] == "ScalingActive")
     assert active["reason"] == "ValidMetricFound"
+
+
+def test_ready_nodes_post_heartbeats_not_ready_node_does_not(sim):
+    from kubewatch_ml.sim.manifests import rfc3339
+    start = rfc3339(sim.now())
+    sim.advance(315)
+    for n in sim.store.list("nodes")[0]:
+        ready = next(c for c in n["status"]["conditions"] if c["type"] == "Ready")
+        if n["metadata"]["name"] == sim.scenario.not_ready_node:
+            assert ready["lastHeartbeatTime"] < start and ready["status"] == "Unknown"
+        else:
+            assert ready["lastHeartbeatTime"] > start, n["metadata"]["name"]
+            assert ready["lastTransitionTime"] < start
