@@ -35,7 +35,7 @@ class Term:
     def text(self):
         return subprocess.run([self.tmux, "capture-pane", "-p", "-t", self.name], capture_output=True, text=True).stdout
 
-    def wait_for(self, needle, timeout=20.0):
+    def wait_for(self, needle, timeout=40.0):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             t = self.text()
@@ -52,7 +52,7 @@ def _kubectl_json(cluster, *args):
     return json.loads(out.stdout)
 
 
-def _until(pred, timeout=15.0):
+def _until(pred, timeout=30.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():

@@ -29,7 +29,7 @@ def _app(conn, audit_dir, monkeypatch):
     return KubewatchApp(feed)
 
 
-async def _until(pilot, pred, tries=300):
+async def _until(pilot, pred, tries=1500):  # generous: the machine is shared
     for _ in range(tries):
         if pred():
             await pilot.pause()
