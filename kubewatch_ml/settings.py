@@ -32,6 +32,8 @@ class MetricsOptions:
     dcgm_url: str | None = None
     kubelet_urls: tuple[str, ...] = ()  # direct scrape of kubelet /metrics/probes and /metrics/cadvisor
     query_timeout: float = 10.0
+    # label matchers added to every PromQL selector, e.g. 'cluster="prod-eu"' (Thanos/Mimir with many clusters)
+    prometheus_selector: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ def add_metrics_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--kubelet-url", action="append", default=[],
                    help="kubelet base URL to scrape /metrics/probes and /metrics/cadvisor (repeatable)")
     g.add_argument("--query-timeout", type=float, default=10.0, metavar="SECONDS")
+    g.add_argument("--prometheus-selector", metavar="MATCHERS",
+                   help="label matchers added to every query, e.g. 'cluster=\"prod-eu\"' (one Thanos/Mimir, many clusters)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -99,5 +103,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         dcgm_url=getattr(args, "dcgm_url", None),
         kubelet_urls=tuple(getattr(args, "kubelet_url", ()) or ()),
         query_timeout=float(getattr(args, "query_timeout", 10.0) or 10.0),
+        prometheus_selector=getattr(args, "prometheus_selector", None),
     )
     return Settings(kube=kube, metrics=metrics)

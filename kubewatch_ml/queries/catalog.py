@@ -11,6 +11,7 @@ divides by the whole window and reads low for the first five minutes.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -163,6 +164,49 @@ AREA_QUERIES: dict[str, tuple[str, ...]] = {
 # Which exporter feeds each area (for `up` and for direct scraping).
 AREA_EXPORTER: dict[str, str] = {"gpu": "dcgm", "usage": "cadvisor", "probes": "probes", "restarts": "kube-state-metrics",
                                  "hpa_history": "kube-state-metrics", "quota": "kube-state-metrics", "ksm": "kube-state-metrics"}
+
+
+_METRIC = re.compile(r"(?:kube_|DCGM_|container_|prober_|namespace_|node_namespace_pod_container:)[A-Za-z0-9_:]*|up")
+_IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+
+
+def scoped(promql: str, matchers: str) -> str:
+    """`promql` with extra label matchers (e.g. 'cluster="prod-eu"') in every series selector, for a
+    Thanos/Mimir/VictoriaMetrics holding many clusters. Knows the catalog's metric names; skips
+    string literals, functions and label names."""
+    if not matchers.strip():
+        return promql
+    out, i, n = [], 0, len(promql)
+    while i < n:
+        c = promql[i]
+        if c in "\"'":  # a string literal: copied as is
+            j = i + 1
+            while j < n and promql[j] != c:
+                j += 2 if promql[j] == "\\" else 1
+            out.append(promql[i:j + 1])
+            i = j + 1
+            continue
+        if c == "{":  # a selector without a metric name, e.g. {__name__=~"..."}
+            out.append("{" + matchers + ("," if promql[i + 1:i + 2] != "}" else ""))
+            i += 1
+            continue
+        m = _IDENT.match(promql, i)
+        if m is None or (i and (promql[i - 1].isalnum() or promql[i - 1] in "_:")):
+            out.append(c)
+            i += 1
+            continue
+        word, j = m.group(), m.end()
+        rest = promql[j:].lstrip()
+        if _METRIC.fullmatch(word) and not rest.startswith("("):
+            if promql[j:j + 1] == "{":
+                out.append(word + "{" + matchers + ("," if promql[j + 1:j + 2] != "}" else ""))
+                j += 1
+            else:
+                out.append(word + "{" + matchers + "}")
+        else:
+            out.append(word)
+        i = j
+    return "".join(out)
 
 
 def job_exporters(job: str) -> set[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, Iterable
 from urllib.parse import quote, urlsplit
 
@@ -176,6 +177,10 @@ def _dcgm_endpoint(conn: Any, svc: dict, port: str, timeout: float) -> Endpoint:
     return Endpoint(f"{where} via the API server", get)
 
 
+_MATCHER = r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*'
+_MATCHERS = re.compile(rf"{_MATCHER}(?:,{_MATCHER})*")
+
+
 # --- choosing ----------------------------------------------------------------------------------
 def validate(opts: MetricsOptions) -> None:
     for flag, url in (("--prometheus-url", opts.prometheus_url), ("--kube-state-metrics-url", opts.kube_state_metrics_url),
@@ -189,6 +194,9 @@ def validate(opts: MetricsOptions) -> None:
             raise UserError(f"--prometheus-header {h!r} must look like 'Name: value'")
     if opts.prometheus_ca_file and not os.path.isfile(opts.prometheus_ca_file):
         raise UserError(f"--prometheus-ca-file {opts.prometheus_ca_file}: no such file")
+    if opts.prometheus_selector and not _MATCHERS.fullmatch(opts.prometheus_selector):
+        raise UserError(f"--prometheus-selector {opts.prometheus_selector!r} must be label matchers like "
+                        "'cluster=\"prod-eu\"' (=, !=, =~, !~; comma-separated)")
     if opts.query_timeout <= 0:
         raise UserError("--query-timeout must be positive")
 

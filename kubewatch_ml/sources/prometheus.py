@@ -19,7 +19,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from urllib3.util.retry import Retry
 
 from ..metrics_snapshot import AREAS, MetricsSnapshot
-from ..queries.catalog import AREA_EXPORTER, AREA_QUERIES, BY_NAME, job_exporters
+from ..queries.catalog import AREA_EXPORTER, AREA_QUERIES, BY_NAME, job_exporters, scoped
 from ..queries.results import BUILDERS, AreaMemory, Rows, Series, assemble
 from ..settings import MetricsOptions
 
@@ -131,21 +131,23 @@ class PrometheusMetrics:
         return f"{self.label} ({self._state})"
 
     # --- queries ------------------------------------------------------------------------
+    def promql(self, name: str) -> str:
+        """The catalog query `name` as sent: scoped by --prometheus-selector when given."""
+        return scoped(BY_NAME[name].promql, self.opts.prometheus_selector or "")
+
     def instant(self, name: str, at: float | None = None) -> Rows:
-        q = BY_NAME[name]
         params = {"timeout": f"{self.timeout:g}"}
         if at is not None:
             params["time"] = f"{at:.3f}"
         self.queries_issued += 1
-        result = self.client.custom_query(q.promql, params=params, timeout=self.timeout)
+        result = self.client.custom_query(self.promql(name), params=params, timeout=self.timeout)
         return [(r["metric"], float(r["value"][1])) for r in result]
 
     def range(self, name: str, start: float, end: float, step: float) -> Series:
-        q = BY_NAME[name]
         step = clamp_step(start, end, step)
         self.queries_issued += 1
         result = self.client.custom_query_range(
-            q.promql, start_time=datetime.fromtimestamp(start, timezone.utc),
+            self.promql(name), start_time=datetime.fromtimestamp(start, timezone.utc),
             end_time=datetime.fromtimestamp(end, timezone.utc), step=f"{step:g}",
             params={"timeout": f"{self.timeout:g}"}, timeout=self.timeout)
         return [(r["metric"], [(float(t), float(v)) for t, v in r["values"]]) for r in result]
@@ -199,10 +201,16 @@ class PrometheusMetrics:
                 results[area] = self.memory.failed(
                     area, f"{exp} is down: Prometheus job {job_of[exp]} has up == 0", now)
                 continue
-            note = "" if exp in any_up else f"no Prometheus job scrapes {exp}"
+            if exp not in any_up:  # no target we recognise: is there any data from that exporter at all?
+                fed = [n for a, e in AREA_EXPORTER.items() if e == exp for n in AREA_QUERIES.get(a, ())]
+                if not any(answers.get(n) for n in fed):
+                    sel = self.opts.prometheus_selector
+                    results[area] = self.memory.failed(
+                        area, f"no {exp} series in Prometheus" + (f" matching {sel}" if sel else " (is it scraped?)"), now)
+                    continue
             rows = {n: answers[n] for n in qnames if not BY_NAME[n].range}
             ranges = {n: answers[n] for n in qnames if BY_NAME[n].range}
-            results[area] = self.memory.succeeded(area, BUILDERS[area](rows, ranges), now, note)
+            results[area] = self.memory.succeeded(area, BUILDERS[area](rows, ranges), now)
         return assemble(now, self.label, results)
 
     def close(self) -> None:

@@ -153,3 +153,39 @@ def test_mixin_recording_rules_agree_with_catalog(prom_env):
     assert mem[("trainer-0", "gpu-a-1")] == 40 * GiB and len(mem) == 4
     cpu = q("node_namespace_pod_container:container_cpu_usage_seconds_total:sum_rate5m")
     assert {r["metric"]["node"] for r in cpu} == {"gpu-a-1", "gpu-b-1", "cpu-c-1", "mig-a-2"}
+
+
+@pytest.mark.parametrize("name", [q.name for q in QUERIES])
+def test_prometheus_selector_scopes_every_query(prom_env, name):
+    """--prometheus-selector (one Thanos for many clusters): matching everything changes nothing,
+    matching another cluster leaves nothing."""
+    from kubewatch_ml.settings import MetricsOptions
+    url = prom_env.prom.url
+
+    def run(sel):
+        pm = PrometheusMetrics(url, MetricsOptions(prometheus_url=url, prometheus_selector=sel))
+        try:
+            now = time.time()
+            rows = pm.range(name, now - 30, now, 1) if BY_NAME[name].range else pm.instant(name)
+            return pm.promql(name), sorted(tuple(sorted(lb.items())) for lb, _ in rows)
+        finally:
+            pm.close()
+    plain_q, plain = run(None)
+    every_q, every = run('job=~".+"')
+    none_q, none = run('cluster="another-cluster"')
+    assert 'job=~".+"' in every_q and 'cluster="another-cluster"' in none_q and plain_q == BY_NAME[name].promql
+    if name not in ("hpa_replicas_mismatch", "hpa_maxed_out", "gpu_xid", "gpu_idle_allocated", "crashlooping") or plain:
+        assert plain, name  # the query has data, so scoping has something to remove
+    assert every == plain
+    assert none == []
+
+
+def test_selector_matching_nothing_says_so(prom_env):
+    from kubewatch_ml.settings import MetricsOptions
+    url = prom_env.prom.url
+    pm = PrometheusMetrics(url, MetricsOptions(prometheus_url=url, prometheus_selector='cluster="another-cluster"'))
+    try:
+        m = pm.fetch(time.time())
+        assert all(not st.ok and 'matching cluster="another-cluster"' in st.reason for st in m.areas.values()), m.areas
+    finally:
+        pm.close()

@@ -131,6 +131,7 @@ def test_explicit_urls_and_none():
     (MetricsOptions(prometheus_url="http://p", prometheus_headers=("novalue",)), "Name: value"),
     (MetricsOptions(prometheus_url="http://p", prometheus_ca_file="/nonexistent/ca.pem"), "no such file"),
     (MetricsOptions(prometheus_url="http://p", query_timeout=0), "positive"),
+    (MetricsOptions(prometheus_url="http://p", prometheus_selector="cluster=prod"), "label matchers"),
 ])
 def test_bad_options_are_one_line_user_errors(opts, message):
     with pytest.raises(UserError, match=message) as e:
