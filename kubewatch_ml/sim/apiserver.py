@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import orjson
 
-from . import auth, discovery, listing, tables, verbs
+from . import auth, discovery, listing, podlogs, tables, verbs
 from .kinds import KindInfo
 from .objects import ApiError, ObjectStore
 from .selectors import both, parse_field_selector, parse_label_selector
@@ -302,7 +302,7 @@ class ApiServer:
         name = segs[1] if len(segs) > 1 else ""
         sub = segs[2] if len(segs) > 2 else ""
         rest = "/".join(segs[3:])
-        if sub and sub not in info.subresources:
+        if sub and sub not in discovery.subresources(info):
             raise not_found_path()
         if len(segs) > 3 and sub != "proxy":
             raise not_found_path()
@@ -331,8 +331,8 @@ class ApiServer:
         verb = self._verb(method, route, params)
         if route.name and method == "POST" and route.subresource not in ("eviction", "proxy"):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-        allowed_verbs = ("get", "patch", "update") if route.subresource in ("status", "scale") else (
-            ("create",) if route.subresource == "eviction" else None)
+        allowed_verbs = {"status": ("get", "patch", "update"), "scale": ("get", "patch", "update"),
+                         "eviction": ("create",), "log": ("get",)}.get(route.subresource)
         if (allowed_verbs is not None and verb not in allowed_verbs) or (
                 not route.subresource and verb not in info.verbs):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
@@ -345,6 +345,9 @@ class ApiServer:
             return self._secrets(h, verb, route)
         if route.subresource == "proxy":
             return self._proxy(h, method, route, query)
+        if route.subresource == "log":
+            return self._send(h, 200, podlogs.pod_log(self.store, route.namespace, route.name, params),
+                              "text/plain")
         ct = (h.headers.get("Content-Type") or "").split(";")[0].strip()
         call = verbs.Call(self.store, info, route.namespace, route.name, route.subresource, params, body, ct,
                           identity, self.on_write)

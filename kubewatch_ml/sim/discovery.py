@@ -23,7 +23,14 @@ SUBRESOURCES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "scale": ("autoscaling", "v1", "Scale", ("get", "patch", "update")),
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "proxy": ("", "", "ServiceProxyOptions", ("create", "delete", "get", "patch", "update")),
+    "log": ("", "", "Pod", ("get",)),
 }
+# Subresources served beyond kinds.py's table (kept here so the shared table stays as it is).
+EXTRA_SUBRESOURCES: dict[str, tuple[str, ...]] = {"pods": ("log",)}
+
+
+def subresources(info: KindInfo) -> tuple[str, ...]:
+    return info.subresources + EXTRA_SUBRESOURCES.get(info.resource, ())
 
 
 def version_info(git_version: str) -> Obj:
@@ -84,7 +91,7 @@ def resource_list(group: str, version: str) -> Obj | None:
         if k.categories:
             r["categories"] = list(k.categories)
         resources.append(r)
-        for sub in k.subresources:
+        for sub in subresources(k):
             g, v, kind, verbs = SUBRESOURCES[sub]
             s: Obj = {"name": f"{k.resource}/{sub}", "singularName": "", "namespaced": k.namespaced,
                       "kind": kind or k.kind, "verbs": list(verbs)}

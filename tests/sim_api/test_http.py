@@ -359,3 +359,16 @@ def test_selector_watch_sees_objects_move_in_and_out(api, store):
                            "&fieldSelector=spec.nodeName%3Dcpu-a-1", during=move)
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in ev] == [
         ("ADDED", "train-llm-0-abcde"), ("MODIFIED", "web-7d4b9c-x0k2p"), ("DELETED", "web-7d4b9c-z2k2p")]
+
+
+def test_pod_log_errors(http):
+    base = "/api/v1/namespaces/ml-prod/pods/"
+    code, body, r = http.get(base + "web-7d4b9c-x0k2p/log?tailLines=2")
+    assert code == 200 and r.getheader("Content-Type") == "text/plain" and len(body.splitlines()) == 2
+    assert http.get(base + "nope/log")[0] == 404
+    code, doc, _ = http.get(base + "web-7d4b9c-x0k2p/log?container=sidecar")
+    assert code == 400 and doc["message"] == "container sidecar is not valid for pod web-7d4b9c-x0k2p"
+    code, doc, _ = http.get(base + "web-7d4b9c-x0k2p/log", token=RO)  # not in the shipped read-only role
+    assert code == 403 and 'cannot get resource "pods/log"' in doc["message"]
+    _, core, _ = http.get("/api/v1")
+    assert {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]} in core["resources"]

@@ -178,3 +178,14 @@ def test_create_and_apply_from_a_file(kubectl, store, tmp_path):
     assert "kubectl.kubernetes.io/last-applied-configuration" in dep["metadata"]["annotations"]
     p = kubectl.run("create", "-f", str(manifest), check=False)
     assert p.returncode != 0 and 'deployments.apps "newdep" already exists' in p.stderr
+
+
+def test_logs_follow_the_container_state(kubectl):
+    out = kubectl.run("logs", "-n", "ml-dev", "notebook-crashy", "--previous").stdout
+    assert out.splitlines()[0] == "INFO  starting main (ghcr.io/acme/model-server:1.4.2)"
+    assert "ERROR fatal: exiting with code 1" in out and "CUDA out of memory" in out
+    out = kubectl.run("logs", "-n", "ml-prod", "web-7d4b9c-x0k2p", "--tail=1", "--timestamps",
+                      context="sim-viewer").stdout.splitlines()
+    assert len(out) == 1 and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO  \d+ requests in the last 30s", out[0])
+    p = kubectl.run("logs", "-n", "ml-prod", "web-7d4b9c-x0k2p", "--previous", check=False)
+    assert p.returncode != 0 and 'previous terminated container "main" in pod "web-7d4b9c-x0k2p" not found' in p.stderr
