@@ -485,6 +485,7 @@ class ExporterServer:
         self.faults: dict[str, Any] = {"malformed": set(), "down": set(), "latency": 0.0, "status": {}}
         self.ksm = KsmRenderer(store)
         self.cpu_smoother: CounterSmoother | None = CounterSmoother()  # None: raw step-wise counters
+        self._pod_cache: tuple[int, dict, set] | None = None
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
         self.scrapes: dict[str, int] = {e: 0 for e in EXPORTERS}
@@ -502,12 +503,21 @@ class ExporterServer:
         if exporter == "kube-state-metrics" and path == "/metrics":
             return self.ksm.render()
         if exporter == "dcgm" and path == "/metrics":
-            return render_dcgm(self.telemetry, set(_pod_index(self.store)))
+            return render_dcgm(self.telemetry, self._pods()[1])
         if exporter == "kubelet" and path == "/metrics/probes":
-            return render_probes(self.telemetry, _pod_index(self.store))
+            return render_probes(self.telemetry, self._pods()[0])
         if exporter == "kubelet" and path == "/metrics/cadvisor":
-            return render_cadvisor(self.telemetry, _pod_index(self.store), self.cpu_smoother)
+            return render_cadvisor(self.telemetry, self._pods()[0], self.cpu_smoother)
         return None
+
+    def _pods(self) -> tuple[dict[tuple[str, str], Obj], set[tuple[str, str]]]:
+        """Pods by (namespace, name), cached per store resourceVersion (150k pods: ~0.3 s to index)."""
+        rv = self.store.resource_version
+        cached = self._pod_cache
+        if cached is None or cached[0] != rv:
+            idx = _pod_index(self.store)
+            cached = self._pod_cache = (rv, idx, set(idx))
+        return cached[1], cached[2]
 
     def start(self) -> "ExporterServer":
         for name in EXPORTERS:
