@@ -12,6 +12,7 @@ exporters.py reads it):
 """
 from __future__ import annotations
 
+import bisect
 import collections
 import threading
 import time
@@ -76,7 +77,7 @@ class _Table:
     objects: dict[Key, Obj] = field(default_factory=dict)
     history: collections.deque = field(default_factory=lambda: collections.deque(maxlen=50_000))
     floor_rv: int = 0  # a watch may resume from any rv >= floor_rv
-    sorted_keys: list | None = None  # cached sorted keys for paged lists; None after a create/delete
+    sorted_keys: list | None = None  # sorted keys for paged lists, built on first use, kept up to date
 
 
 def rfc3339(ts: float) -> str:
@@ -168,8 +169,7 @@ class ObjectStore:
              match: Callable[[Obj], bool] | None = None) -> tuple[list[Obj], int, Key | None]:
         """Up to `limit` objects (0 = all) sorted by (namespace, name) after key `after`, optionally
         filtered; returns (items, list resourceVersion, last key when more objects may follow).
-        Keeps a sorted key list per resource until a create/delete, so paging 150k objects is cheap."""
-        import bisect
+        Keeps a sorted key list per resource (kept sorted on create/delete), so paging 150k objects is cheap."""
         with self._lock:
             t = self._table(resource)
             keys = t.sorted_keys
@@ -207,7 +207,8 @@ class ObjectStore:
             self._stamp_new(md)
             md["resourceVersion"] = self._next_rv()
             t.objects[key] = obj
-            t.sorted_keys = None
+            if t.sorted_keys is not None:  # keep the paging index sorted (a memmove, not a re-sort)
+                bisect.insort(t.sorted_keys, key)
             self._record(t, "ADDED", obj)
             return obj
 
@@ -236,7 +237,9 @@ class ObjectStore:
             old = t.objects.pop((namespace, name), None)
             if old is None:
                 raise not_found(resource, name)
-            t.sorted_keys = None
+            if t.sorted_keys is not None:
+                i = bisect.bisect_left(t.sorted_keys, (namespace, name))
+                del t.sorted_keys[i]
             gone_obj = dict(old)
             gone_obj["metadata"] = dict(old["metadata"], resourceVersion=self._next_rv())
             self._record(t, "DELETED", gone_obj)
