@@ -160,4 +160,7 @@ def test_continue_tokens_and_store_paging():
     items, _, more = store.page("pods", None, ("a-b", "p2"), 0)
     assert [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in items] == [("b", "p0"), ("b", "p1"), ("b", "p2")]
     store.delete("pods", "b", "p1")
-    assert [i["metadata"]["name"] for i in store.page("pods", "b", None, 0)[0]] == ["p0", "p2"]  # cache invalidated
+    store.create("pods", {"metadata": {"name": "p10", "namespace": "b"}})
+    store.create("pods", {"metadata": {"name": "a0", "namespace": "b"}})
+    assert [i["metadata"]["name"] for i in store.page("pods", "b", None, 0)[0]] == ["a0", "p0", "p10", "p2"]
+    assert [k for k in store.page("pods", None, None, 0)[0]] == store.list("pods")[0]  # index kept sorted
