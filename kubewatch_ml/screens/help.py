@@ -38,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
         t = Table(box=None, padding=(0, 2), expand=True, title="kubewatch-ml keys", title_style="bold")
         t.add_column("KEY", no_wrap=True, style="bold")
         t.add_column("WHAT")
-        t.add_column("ID (config.toml [keys])", style="dim", no_wrap=True)
+        t.add_column(Text("ID (config.toml [keys])"), style="dim", no_wrap=True)  # Text: "[keys]" is not markup
         for scope, keys, desc, bid in binding_rows(self.app):
             t.add_row(Text(keys), Text(desc), Text(bid))
         tips = Text("\nClick a tab to switch views, a column header to sort (again to reverse), a row to select it.\n"
@@ -47,6 +47,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(t)
             yield Static(tips)
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).scroll_home(animate=False)
 
     def action_dismiss(self) -> None:
         self.dismiss(None)

@@ -392,7 +392,8 @@ class MainScreen(Screen):
         bar = self.query_one("#filter-bar", Input)
         bar.value = panel.table.filter
         bar.display = True
-        bar.focus()
+        # focus now, not via call_later: keys typed right after "/" must land in the filter
+        self.set_focus(bar)
 
     def set_filter(self, text: str) -> None:
         panel = self.active_panel()

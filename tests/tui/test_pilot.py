@@ -276,3 +276,15 @@ async def test_cold_load_shows_progress_and_badges():
         assert "READ-ONLY" in text and "INSECURE TLS" in text and "loading 2/3 kinds" in text
         await pilot.press("3")  # keys still answer while loading
         assert app.active_view == "gpus"
+
+
+async def test_digits_typed_in_the_filter_stay_in_the_filter():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        await pilot.press("slash", "a", "1", "0", "0")  # "1" must not switch to the overview
+        await pilot.pause()
+        assert app.active_view == "gpus"
+        assert panel(app, "gpus").table.filter == "a100"
+        assert {r.key for r in panel(app, "gpus").table.visible_rows} == {"gpu-a100-1", "gpu-a100-2"}
