@@ -364,14 +364,17 @@ class ApiServer:
             return self._send_json(h, *verbs.rules_review(call))
         if route.subresource == "eviction":
             try:
-                return self._send_json(h, *verbs.evict(call))
+                code, obj = verbs.evict(call)
             except ApiError as e:
                 if e.code == 429:
                     self.stats["evictions_blocked"] += 1
                 raise
+            call.flush()
+            return self._send_json(h, code, obj)
         fn = {"get": verbs.get, "create": verbs.create, "update": verbs.update, "patch": verbs.patch,
               "delete": verbs.delete, "deletecollection": self._delete_collection}[verb]
         code, obj = fn(call)
+        call.flush()
         if verb == "get" and listing.wants_table(h.headers.get("Accept")) and not route.subresource:
             obj = tables.table(info.resource, [obj], self.store.now(),
                                {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
@@ -389,6 +392,7 @@ class ApiServer:
                                  "", dict(call.params), b"", "", call.identity, call.on_write)
                 try:
                     verbs.delete(sub)
+                    sub.flush()
                     gone.append(o)
                 except ApiError:
                     pass

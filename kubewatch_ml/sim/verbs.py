@@ -49,10 +49,16 @@ class Call:
             raise ApiError(400, "BadRequest", f"the server rejected our request due to an error in our request: "
                                               f"json parse error: {e}") from None
 
-    def notify(self, verb: str, obj: Obj) -> None:
+    def notify(self, verb: str, obj: Obj, resource: str | None = None) -> None:
+        """Queue the on_write hook; `flush` runs it once the store lock is released (a hook may take
+        its own locks, e.g. the dynamics' step lock, and must never wait inside ours)."""
         if self.on_write is not None and not self.dry_run:
+            self.notes.setdefault("written", []).append((resource or self.info.resource, verb, obj))
+
+    def flush(self) -> None:
+        for resource, verb, obj in self.notes.pop("written", []):
             try:
-                self.on_write(self.info.resource, verb, obj)
+                self.on_write(resource, verb, obj)
             except Exception:  # a faulty hook must not fail the write that already happened
                 pass
 
@@ -320,7 +326,7 @@ def evict(call: Call) -> tuple[int, Obj]:
                 disrupted[call.name] = rfc3339(store.now())
                 new_st = dict(st, disruptionsAllowed=int(st["disruptionsAllowed"]) - 1, disruptedPods=disrupted)
                 new_pdb = dict(pdb, status=new_st, metadata=dict(pdb["metadata"]))
-                store.replace("poddisruptionbudgets", new_pdb)
+                call.notify("update", store.replace("poddisruptionbudgets", new_pdb), "poddisruptionbudgets")
         if not dry:
             gone = store.delete("pods", call.namespace, call.name)
     if not dry:

@@ -372,3 +372,22 @@ def test_pod_log_errors(http):
     assert code == 403 and 'cannot get resource "pods/log"' in doc["message"]
     _, core, _ = http.get("/api/v1")
     assert {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]} in core["resources"]
+
+
+def test_on_write_hook_runs_outside_the_store_lock(api, http, store):
+    results = []
+
+    def hook(resource, verb, obj):
+        got = []
+        t = threading.Thread(target=lambda: got.append(store.lock.acquire(timeout=2) and (store.lock.release() or True)))
+        t.start()
+        t.join()
+        results.append((resource, verb, got == [True]))
+
+    api.on_write = hook
+    assert http.request("PATCH", "/api/v1/nodes/cpu-a-1", body={"spec": {"unschedulable": True}},
+                        content_type="application/strategic-merge-patch+json")[0] == 200
+    assert http.request("POST", "/api/v1/namespaces/ml-prod/pods/web-7d4b9c-x0k2p/eviction",
+                        body={"kind": "Eviction", "apiVersion": "policy/v1",
+                              "metadata": {"name": "web-7d4b9c-x0k2p"}})[0] == 201
+    assert results == [("nodes", "patch", True), ("poddisruptionbudgets", "update", True), ("pods", "delete", True)]
