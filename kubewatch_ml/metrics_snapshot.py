@@ -61,6 +61,9 @@ class HpaHistory:
     desired: tuple[float, ...] = ()
     min_replicas: tuple[float, ...] = ()  # spec bounds at the same times (they can be edited)
     max_replicas: tuple[float, ...] = ()
+    # each metric over the same times, keyed "cpu/utilization", "inference_queue_depth/average", ...
+    # (KSM metric_name/metric_target_type): (key, current values, target values); NaN where absent
+    metrics: tuple[tuple[str, tuple[float, ...], tuple[float, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

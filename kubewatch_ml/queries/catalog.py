@@ -157,7 +157,7 @@ AREA_QUERIES: dict[str, tuple[str, ...]] = {
     "usage": ("container_cpu", "container_memory"),
     "probes": ("probe_failures_5m",),
     "restarts": ("restarts_1h", "crashlooping"),
-    "hpa_history": ("hpa_replicas_history",),
+    "hpa_history": ("hpa_replicas_history", "hpa_metric_history"),
     "quota": ("quota",),
     "ksm": (),  # health of kube-state-metrics itself, from targets_up
 }

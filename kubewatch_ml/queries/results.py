@@ -86,29 +86,39 @@ _HPA_FIELD = {"kube_horizontalpodautoscaler_status_current_replicas": "current",
               "kube_horizontalpodautoscaler_spec_max_replicas": "max_replicas"}
 
 
+def _aligned(times: list[float], d: dict[float, float] | None) -> tuple[float, ...]:
+    """Values of one series at `times`; a gap repeats the previous value (NaN before the first)."""
+    if not d:
+        return ()
+    last = None
+    vals = []
+    for t in times:
+        last = d.get(t, last)
+        vals.append(last if last is not None else float("nan"))
+    return tuple(vals)
+
+
 def build_hpa(rows: Mapping[str, Rows], ranges: Mapping[str, Series]) -> Parts:
     per: dict[tuple[str, str], dict[str, dict[float, float]]] = {}
+    mets: dict[tuple[str, str], dict[tuple[str, str], dict[float, float]]] = {}
     for lb, pts in ranges.get("hpa_replicas_history", []):
         f = _HPA_FIELD.get(lb.get("__name__", ""))
-        if f is None:
-            continue
-        per.setdefault((lb.get("namespace", ""), lb.get("horizontalpodautoscaler", "")), {})[f] = dict(pts)
+        if f is not None:
+            per.setdefault((lb.get("namespace", ""), lb.get("horizontalpodautoscaler", "")), {})[f] = dict(pts)
+    for lb, pts in ranges.get("hpa_metric_history", []):
+        side = "target" if lb.get("__name__", "").startswith("kube_horizontalpodautoscaler_spec_") else "current"
+        key = f"{lb.get('metric_name', '')}/{lb.get('metric_target_type', '')}"
+        mets.setdefault((lb.get("namespace", ""), lb.get("horizontalpodautoscaler", "")), {})[(key, side)] = dict(pts)
     out = {}
-    for key, fields in per.items():
+    for hpa_key, fields in per.items():
         times = sorted(set().union(*(d.keys() for d in fields.values())))
-
-        def col(name: str) -> tuple[float, ...]:
-            d = fields.get(name)
-            if not d:
-                return ()
-            last = None
-            vals = []
-            for t in times:  # a gap in one series repeats its previous value
-                last = d.get(t, last)
-                vals.append(last if last is not None else float("nan"))
-            return tuple(vals)
-        out[key] = HpaHistory(times=tuple(times), current=col("current"), desired=col("desired"),
-                              min_replicas=col("min_replicas"), max_replicas=col("max_replicas"))
+        m = mets.get(hpa_key, {})
+        metrics = tuple((k, _aligned(times, m.get((k, "current"))), _aligned(times, m.get((k, "target"))))
+                        for k in sorted({k for k, _ in m}))
+        out[hpa_key] = HpaHistory(times=tuple(times), current=_aligned(times, fields.get("current")),
+                                  desired=_aligned(times, fields.get("desired")),
+                                  min_replicas=_aligned(times, fields.get("min_replicas")),
+                                  max_replicas=_aligned(times, fields.get("max_replicas")), metrics=metrics)
     return {"hpa_history": out}
 
 

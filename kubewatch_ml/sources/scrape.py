@@ -28,6 +28,7 @@ NEEDED: dict[str, frozenset[str]] = {
         "kube_resourcequota", "kube_horizontalpodautoscaler_status_current_replicas",
         "kube_horizontalpodautoscaler_status_desired_replicas", "kube_horizontalpodautoscaler_spec_min_replicas",
         "kube_horizontalpodautoscaler_spec_max_replicas", "kube_pod_container_status_restarts_total",
+        "kube_horizontalpodautoscaler_spec_target_metric", "kube_horizontalpodautoscaler_status_target_metric",
         "kube_pod_container_status_waiting_reason"}),
     "dcgm": frozenset({"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE",
                        "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_XID_ERRORS"}),
@@ -262,24 +263,30 @@ class ScrapeMetrics:
     def _eval_hpa_history(self, s: Samples, now: float):
         names = ("kube_horizontalpodautoscaler_status_current_replicas", "kube_horizontalpodautoscaler_status_desired_replicas",
                  "kube_horizontalpodautoscaler_spec_min_replicas", "kube_horizontalpodautoscaler_spec_max_replicas")
-        cur: dict[tuple, list[float | None]] = {}
-        for i, n in enumerate(names):
+        metric_fams = ("kube_horizontalpodautoscaler_spec_target_metric", "kube_horizontalpodautoscaler_status_target_metric")
+        cur: dict[tuple, dict[tuple, float]] = {}  # hpa -> {(family, metric_name, target_type): value}
+        for n in names + metric_fams:
             for lb, v in select(s, n):
-                cur.setdefault((lb.get("namespace", ""), lb.get("horizontalpodautoscaler", "")), [None] * 4)[i] = v
+                k = (lb.get("namespace", ""), lb.get("horizontalpodautoscaler", ""))
+                cur.setdefault(k, {})[(n, lb.get("metric_name", ""), lb.get("metric_target_type", ""))] = v
         for k, vals in cur.items():
             d = self._hpa.setdefault(k, collections.deque(maxlen=self.hpa_points))
-            _add_point(d, (now, *vals), self.hpa_step)
+            _add_point(d, (now, vals), self.hpa_step)
             while d and d[0][0] < now - self.history_seconds:
                 d.popleft()
         for k in set(self._hpa) - set(cur):
             del self._hpa[k]
         series: Series = []
         for (ns, name), d in self._hpa.items():
-            for i, n in enumerate(names):
-                pts = [(p[0], p[1 + i]) for p in d if p[1 + i] is not None]
-                if pts:
-                    series.append(({"__name__": n, "namespace": ns, "horizontalpodautoscaler": name}, pts))
-        return {}, {"hpa_replicas_history": series}, ""
+            keys = sorted({key for _, vals in d for key in vals})
+            for key in keys:
+                pts = [(t, vals[key]) for t, vals in d if key in vals]
+                lb = {"__name__": key[0], "namespace": ns, "horizontalpodautoscaler": name}
+                if key[1] or key[2]:
+                    lb.update(metric_name=key[1], metric_target_type=key[2])
+                series.append((lb, pts))
+        return {}, {"hpa_replicas_history": [x for x in series if x[0]["__name__"] in names],
+                    "hpa_metric_history": [x for x in series if x[0]["__name__"] in metric_fams]}, ""
 
     def _eval_quota(self, s: Samples, now: float):
         return {"quota": select(s, "kube_resourcequota")}, {}, ""

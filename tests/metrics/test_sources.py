@@ -52,7 +52,12 @@ def test_prometheus_snapshot_and_one_query_each(prom_env):
         assert m.quota_usage[("llm-prod", "compute", "requests.nvidia.com/gpu")] == (4, 4)
         assert m.crashlooping == {("llm-prod", "infer-7d9f-abc12", "server")}
         assert m.probe_failures_5m[("llm-prod", "infer-7d9f-abc12", "server", "Liveness")] > 0
-        assert ("llm-prod", "infer") in m.hpa_history
+        h = m.hpa_history[("llm-prod", "infer")]
+        last = {k: (cur[-1], tgt[-1] if tgt else None) for k, cur, tgt in h.metrics}
+        assert {k: v for k, v in last.items() if k != "cpu/average"} == {
+            "cpu/utilization": (80, 50), "inference_queue_depth/average": (12, 30)}
+        assert last["cpu/average"][0] == 0.4  # a current value without a target of that type
+        assert all(len(cur) == len(h.times) for _, cur, _ in h.metrics)
     finally:
         pm.close()
 
@@ -115,6 +120,8 @@ def test_direct_scrape_matches_prometheus(prom_env):
         assert d.restarts_1h.keys() == p.restarts_1h.keys()
         assert d.probe_failures_5m.keys() == p.probe_failures_5m.keys()
         hd, hp = d.hpa_history[("llm-prod", "infer")], p.hpa_history[("llm-prod", "infer")]
+        assert [(k, c[-1], t[-1] if t else None) for k, c, t in hd.metrics] == \
+               [(k, c[-1], t[-1] if t else None) for k, c, t in hp.metrics]
         assert (hd.current[-1], hd.desired[-1], hd.min_replicas[-1], hd.max_replicas[-1]) == \
                (hp.current[-1], hp.desired[-1], hp.min_replicas[-1], hp.max_replicas[-1])
     finally:
