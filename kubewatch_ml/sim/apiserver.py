@@ -11,6 +11,7 @@ import collections
 import http.server
 import logging
 import os
+import shutil
 import socket
 import ssl
 import tempfile
@@ -25,6 +26,7 @@ from typing import Any, Callable
 import orjson
 
 from . import auth, discovery, listing, podlogs, tables, verbs
+from ..errors import UserError
 from .kinds import KindInfo
 from .objects import ApiError, ObjectStore
 from .selectors import both, parse_field_selector, parse_label_selector
@@ -98,7 +100,8 @@ class ApiServer:
         self.store = store
         self.host, self.port, self.tls = host, port, tls
         self.tokens = dict(tokens or {})
-        self.workdir = str(workdir) if workdir else tempfile.mkdtemp(prefix="kubewatch-sim-")
+        self._own_workdir = workdir is None  # a temporary one for the TLS files, removed on stop
+        self.workdir = str(workdir) if workdir else ""
         self.version = version
         self.ca_file: str | None = None
         self.proxy_targets: dict[tuple[str, str, str], str] = {}
@@ -117,10 +120,16 @@ class ApiServer:
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "ApiServer":
-        self._server = _Server((self.host, self.port), _Handler)
+        try:
+            self._server = _Server((self.host, self.port), _Handler)
+        except OSError as e:
+            raise UserError(f"the simulated API server cannot listen on {self.host}:{self.port}: "
+                            f"{e.strerror or e} (pick another --port)") from None
         self._server.api = self  # type: ignore[attr-defined]
         if self.tls:
             from .kubeconfig import make_tls_files
+            if not self.workdir:
+                self.workdir = tempfile.mkdtemp(prefix="kubewatch-sim-")
             self.ca_file, cert, key = make_tls_files(self.workdir)
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
@@ -153,6 +162,9 @@ class ApiServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._own_workdir and self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = ""
 
     def __enter__(self) -> "ApiServer":
         return self.start()

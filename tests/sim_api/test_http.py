@@ -391,3 +391,17 @@ def test_on_write_hook_runs_outside_the_store_lock(api, http, store):
                         body={"kind": "Eviction", "apiVersion": "policy/v1",
                               "metadata": {"name": "web-7d4b9c-x0k2p"}})[0] == 201
     assert results == [("nodes", "patch", True), ("poddisruptionbudgets", "update", True), ("pods", "delete", True)]
+
+
+def test_busy_port_is_one_clear_error_and_temp_tls_files_go_away(api, store):
+    import os
+    from kubewatch_ml.errors import UserError
+    from kubewatch_ml.sim.apiserver import ApiServer
+    with pytest.raises(UserError) as e:
+        ApiServer(store, port=api.port, tokens={"t": "admin"}).start()
+    assert f"cannot listen on 127.0.0.1:{api.port}" in str(e.value) and "\n" not in str(e.value)
+    other = ApiServer(store, tls=True, tokens={"t": "admin"}).start()
+    ca = other.ca_file
+    assert os.path.exists(ca)
+    other.stop()
+    assert not os.path.exists(ca)
