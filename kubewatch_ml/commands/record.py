@@ -69,8 +69,7 @@ def record_loop(settings, open_recording, interval: float, count: int, sync_time
     try:
         store.start()
         progress(f"listing {conn.info.server}…", force=True)
-        if not store.wait_synced(sync_timeout):
-            raise UserError(f"the initial lists did not finish within {sync_timeout:g} s (--sync-timeout)")
+        wait_for_lists(store, sync_timeout, progress, stop)
         rec = open_recording()
         progress(f"recording every {interval:g} s into {rec.path}; metrics: {metrics.describe()}", force=True)
         next_at = time.monotonic()
@@ -94,3 +93,21 @@ def record_loop(settings, open_recording, interval: float, count: int, sync_time
         if close:
             close()
     return written
+
+
+def wait_for_lists(store, timeout: float, progress: Progress, stop: threading.Event) -> None:
+    """Wait for the store's initial lists, showing progress; give up early when every kind has
+    settled and none listed (the API refuses or fails everything), or after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not store.wait_synced(1.0):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        states = dict(store.progress())
+        progress.kinds(*states.values())
+        settled = [s for s in states.values() if s.complete or s.forbidden or s.error]
+        if states and len(settled) == len(states) and not any(s.complete for s in states.values()):
+            first = next((f"{s.kind}: {s.error}" for s in states.values() if s.error), "every kind forbidden")
+            raise UserError(f"cannot list the cluster ({first})")
+        if time.monotonic() > deadline:
+            slow = ", ".join(sorted(k for k, s in states.items() if not (s.complete or s.forbidden or s.error)))
+            raise UserError(f"the initial lists did not finish within {timeout:g} s (--sync-timeout); still listing: {slow}")

@@ -131,3 +131,33 @@ def test_one_read_then_render_and_triage_from_the_json(rec, tmp_path, capsys):
     assert from_js["source"] == "snapshot s.json"
     assert main(["snapshot", "--from", str(js), "-q", "-f", "svg"]) == 2
     assert main(["snapshot", "--from", str(js), "--at", "first", "-q"]) == 2
+
+
+class _FakeStore:
+    def __init__(self, states, synced=False):
+        self.states, self.synced, self.waits = states, synced, 0
+
+    def wait_synced(self, timeout):
+        self.waits += 1
+        return self.synced
+
+    def progress(self):
+        return self.states
+
+
+def test_record_gives_up_early_when_every_kind_failed():
+    import threading
+
+    from kubewatch_ml.commands._headless import Progress
+    from kubewatch_ml.commands.record import wait_for_lists
+    from kubewatch_ml.errors import UserError
+    from kubewatch_ml.snapshot import KindState
+
+    broken = _FakeStore({"pods": KindState("pods", error="HTTP 500"), "nodes": KindState("nodes", error="HTTP 500")})
+    with pytest.raises(UserError, match=r"cannot list the cluster \(pods: HTTP 500\)|cannot list the cluster \(nodes"):
+        wait_for_lists(broken, 600, Progress(quiet=True), threading.Event())
+    assert broken.waits == 1  # not the whole --sync-timeout
+    slow = _FakeStore({"pods": KindState("pods", listed=10), "nodes": KindState("nodes", complete=True)})
+    with pytest.raises(UserError, match="still listing: pods"):
+        wait_for_lists(slow, 0, Progress(quiet=True), threading.Event())
+    wait_for_lists(_FakeStore({}, synced=True), 5, Progress(quiet=True), threading.Event())
