@@ -341,7 +341,8 @@ class ApiServer:
                   identity: auth.Identity, query: str) -> None:
         info = route.info
         verb = self._verb(method, route, params)
-        if route.name and method == "POST" and route.subresource not in ("eviction", "proxy"):
+        if (route.name and method == "POST" and route.subresource not in ("eviction", "proxy")) or (
+                not route.name and method in ("PUT", "PATCH")):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         allowed_verbs = {"status": ("get", "patch", "update"), "scale": ("get", "patch", "update"),
                          "eviction": ("create",), "log": ("get",)}.get(route.subresource)

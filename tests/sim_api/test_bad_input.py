@@ -152,6 +152,8 @@ def test_unsupported_media_and_methods(http, unchanged):
     _status(doc, 405, "MethodNotAllowed")
     code, doc, _ = http.request("DELETE", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews/x")
     assert code == 405
+    code, doc, _ = http.request("PATCH", "/api/v1/nodes", body={"spec": {}}, content_type=MERGE)
+    assert code == 405
 
 
 def test_bad_create(http, unchanged, store):
