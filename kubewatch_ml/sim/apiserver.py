@@ -117,6 +117,8 @@ class ApiServer:
         self._stopping = threading.Event()
         self._conns: set = set()
         self._conns_lock = threading.Lock()
+        self.requests: collections.Counter = collections.Counter()  # (method, path) -> count, every request
+        self._tls_files: tuple[str, str, str] | None = None  # kept so a restart serves the same CA
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "ApiServer":
@@ -130,13 +132,16 @@ class ApiServer:
             from .kubeconfig import make_tls_files
             if not self.workdir:
                 self.workdir = tempfile.mkdtemp(prefix="kubewatch-sim-")
-            self.ca_file, cert, key = make_tls_files(self.workdir)
+            if self._tls_files is None or not all(os.path.exists(f) for f in self._tls_files):
+                self._tls_files = make_tls_files(self.workdir)
+            self.ca_file, cert, key = self._tls_files
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
             ctx.set_alpn_protocols(["http/1.1"])
             self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True,
                                                   do_handshake_on_connect=False)
         self.port = self._server.server_address[1]
+        self._stopping.clear()  # a restart (sim/faults.py) serves watches again
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="sim-apiserver", daemon=True)
         self._thread.start()
@@ -172,6 +177,16 @@ class ApiServer:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
+    def close_connections(self) -> None:
+        """Cut every open connection, watches included, while still listening (fault injection)."""
+        with self._conns_lock:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def _track(self, conn: Any, add: bool) -> None:
         with self._conns_lock:
             (self._conns.add if add else self._conns.discard)(conn)
@@ -182,6 +197,7 @@ class ApiServer:
         parsed = urllib.parse.urlsplit(h.path)
         path = parsed.path.rstrip("/") or "/"
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+        self.requests[(method, path)] += 1
         try:
             body = self._read_body(h)
         except (ValueError, OSError):
