@@ -109,6 +109,19 @@ def _pod(o: Obj, now: float) -> list:
             reason = state["waiting"]["reason"]
         elif state.get("terminated", {}).get("reason"):
             reason = state["terminated"]["reason"]
+    inits = spec.get("initContainers") or []
+    for i, c in enumerate(st.get("initContainerStatuses") or []):
+        state = c.get("state") or {}
+        term, wait = state.get("terminated"), state.get("waiting")
+        if term and term.get("exitCode", 0) == 0:
+            continue
+        if term:
+            reason = f'Init:{term.get("reason") or "ExitCode:" + str(term.get("exitCode"))}'
+        elif wait and wait.get("reason") and wait["reason"] != "PodInitializing":
+            reason = f'Init:{wait["reason"]}'
+        else:
+            reason = f"Init:{i}/{len(inits)}"
+        break
     if md.get("deletionTimestamp"):
         reason = "Terminating"
     rs = str(restarts)

@@ -164,3 +164,19 @@ def test_continue_tokens_and_store_paging():
     store.create("pods", {"metadata": {"name": "a0", "namespace": "b"}})
     assert [i["metadata"]["name"] for i in store.page("pods", "b", None, 0)[0]] == ["a0", "p0", "p10", "p2"]
     assert [k for k in store.page("pods", None, None, 0)[0]] == store.list("pods")[0]  # index kept sorted
+
+
+def test_table_status_of_init_containers_and_terminating_pods():
+    base = {"metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"initContainers": [{"name": "fetch"}, {"name": "warm"}], "containers": [{"name": "m"}]},
+            "status": {"phase": "Pending", "containerStatuses": [
+                {"name": "m", "ready": False, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]}}
+    done = {"name": "fetch", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+    running = {"name": "warm", "state": {"running": {}}}
+    crashing = {"name": "warm", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+    cell = lambda inits: row("pods", dict(base, status=dict(base["status"], initContainerStatuses=inits)), 0)["cells"][2]  # noqa: E731
+    assert cell([done, running]) == "Init:1/2"
+    assert cell([done, crashing]) == "Init:CrashLoopBackOff"
+    assert cell([{"name": "fetch", "state": {"terminated": {"exitCode": 2, "reason": "Error"}}}, running]) == "Init:Error"
+    gone = dict(base, metadata=dict(base["metadata"], deletionTimestamp="2026-01-01T00:00:10Z"))
+    assert row("pods", gone, 0)["cells"][2] == "Terminating"
