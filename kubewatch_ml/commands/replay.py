@@ -31,7 +31,8 @@ def run(args) -> int:
     try:
         from ..screens.replay_keys import ReplayApp
 
-        app = ReplayApp(feed, Settings())
+        # ages read as they did at the frame's moment, as the analysis saw them (now = taken_at)
+        app = ReplayApp(feed, Settings(), clock=lambda: feed.position()[2])
         app.run()
     finally:
         feed.close()
