@@ -81,6 +81,12 @@ QUERIES: tuple[Query, ...] = (
     Query("gpu_util_avg_30m", "gpus",
           'avg_over_time(DCGM_FI_DEV_GPU_UTIL[30m]) or 100 * avg_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{GPU_I_PROFILE!=""}[30m])',
           "utilisation % averaged over 30 min per GPU or slice", GPU_LABELS),
+    Query("gpu_util_coverage_30m", "gpus",
+          "count_over_time(DCGM_FI_DEV_GPU_UTIL[30m]) / (30 * count_over_time(DCGM_FI_DEV_GPU_UTIL[1m]))"
+          ' or count_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{GPU_I_PROFILE!=""}[30m])'
+          ' / (30 * count_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{GPU_I_PROFILE!=""}[1m]))',
+          "share of the last 30 min with samples (1 = a full window; a young Prometheus or a new GPU reads less)",
+          GPU_LABELS),
     Query("gpu_idle_allocated", "gpus", 'avg_over_time(DCGM_FI_DEV_GPU_UTIL{pod!=""}[30m]) < 5',
           "GPUs allocated to a pod but under 5% utilisation on average over 30 min", GPU_LABELS),
     Query("gpu_util_history", "gpus",
@@ -153,7 +159,7 @@ BY_NAME: dict[str, Query] = {q.name: q for q in QUERIES}
 # What one refresh issues, per MetricsSnapshot area (each query once per refresh).
 AREA_QUERIES: dict[str, tuple[str, ...]] = {
     "gpu": ("gpu_util", "gpu_engine_active", "gpu_fb_used", "gpu_fb_free", "gpu_power", "gpu_temp", "gpu_xid",
-            "gpu_util_avg_30m", "gpu_util_history"),
+            "gpu_util_avg_30m", "gpu_util_coverage_30m", "gpu_util_history"),
     "usage": ("container_cpu", "container_memory"),
     "probes": ("probe_failures_5m",),
     "restarts": ("restarts_1h", "crashlooping"),

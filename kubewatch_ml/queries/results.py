@@ -27,7 +27,7 @@ def _by_gpu(rows: Rows) -> dict[tuple[str, str, str], tuple[Labels, float]]:
     return {gpu_key(lb): (lb, v) for lb, v in rows}
 
 
-def build_gpu(rows: Mapping[str, Rows], ranges: Mapping[str, Series]) -> Parts:
+def build_gpu(rows: Mapping[str, Rows], ranges: Mapping[str, Series], min_coverage: float = 0.9) -> Parts:
     util = _by_gpu(rows.get("gpu_util", []))
     engine = _by_gpu(rows.get("gpu_engine_active", []))
     fb_used = _by_gpu(rows.get("gpu_fb_used", []))
@@ -36,6 +36,9 @@ def build_gpu(rows: Mapping[str, Rows], ranges: Mapping[str, Series]) -> Parts:
     temp = _by_gpu(rows.get("gpu_temp", []))
     xid = _by_gpu(rows.get("gpu_xid", []))
     avg = _by_gpu(rows.get("gpu_util_avg_30m", []))
+    cover = _by_gpu(rows.get("gpu_util_coverage_30m", []))
+    if "gpu_util_coverage_30m" in rows:  # a 30-min average over 2 minutes of data is no basis for "idle"
+        avg = {k: v for k, v in avg.items() if k in cover and cover[k][1] >= min_coverage}
     hist = {gpu_key(lb): pts for lb, pts in ranges.get("gpu_util_history", [])}
     keys = set(util) | set(engine) | set(fb_used) | set(power)
     out = []

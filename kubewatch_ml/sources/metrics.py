@@ -264,7 +264,7 @@ def open_metrics(opts: MetricsOptions, conn: Any = None, **tuning: Any):
     return ScrapeMetrics(endpoints, timeout=t, label=label, **_only(tuning, SCRAPE_TUNING))
 
 
-PROM_TUNING = ("history_seconds", "history_step", "stale_after", "sparkline_points")
+PROM_TUNING = ("history_seconds", "history_step", "stale_after", "sparkline_points", "min_idle_coverage")
 SCRAPE_TUNING = ("idle_window", "history_seconds", "history_points", "hpa_points", "stale_after")
 
 

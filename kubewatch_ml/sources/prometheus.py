@@ -89,7 +89,7 @@ class PrometheusMetrics:
 
     def __init__(self, url: str, opts: MetricsOptions | None = None, session: requests.Session | None = None,
                  history_seconds: float = 1800.0, history_step: float | None = None, stale_after: float = 300.0,
-                 label: str | None = None, sparkline_points: int = 30):
+                 label: str | None = None, sparkline_points: int = 30, min_idle_coverage: float = 0.9):
         self.opts = opts or MetricsOptions(prometheus_url=url)
         self.url = url.rstrip("/")
         self.timeout = float(self.opts.query_timeout)
@@ -111,6 +111,7 @@ class PrometheusMetrics:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="prom-query")
         self.queries_issued = 0  # for tests: one refresh issues each query once
         self.sparkline_points = sparkline_points
+        self.min_idle_coverage = min_idle_coverage  # util_avg_30m only over >= this share of 30 min
         self._state = "not checked yet"
 
     # --- readiness ----------------------------------------------------------------------
@@ -210,7 +211,12 @@ class PrometheusMetrics:
                     continue
             rows = {n: answers[n] for n in qnames if not BY_NAME[n].range}
             ranges = {n: answers[n] for n in qnames if BY_NAME[n].range}
-            results[area] = self.memory.succeeded(area, BUILDERS[area](rows, ranges), now)
+            parts = (BUILDERS[area](rows, ranges, self.min_idle_coverage) if area == "gpu"
+                     else BUILDERS[area](rows, ranges))
+            note = ""
+            if area == "gpu" and parts["gpus"] and all(g.util_avg_30m is None for g in parts["gpus"]):
+                note = "30-min averages once Prometheus holds 30 min of GPU samples"
+            results[area] = self.memory.succeeded(area, parts, now, note)
         return assemble(now, self.label, results)
 
     def close(self) -> None:

@@ -76,6 +76,8 @@ EXPECT = {
     "gpu_xid": lambda r, w: [(gk(lb), lb["err_code"], v) for lb, v in r] == [(("gpu-b-1", "3"), "79", 79)],
     "gpu_util_avg_30m": lambda r, w: {gk(lb): v for lb, v in r} == approx_dict(
         {**UTIL, ("mig-a-2", "0", "1"): 55, ("mig-a-2", "0", "2"): 0}),
+    # the session's Prometheus is seconds old: a small share of the 30-min window, the same for every GPU
+    "gpu_util_coverage_30m": lambda r, w: len(r) == 10 and all(0 < v < 0.9 for _, v in r),
     "gpu_idle_allocated": lambda r, w: [(gk(lb), lb["pod"]) for lb, v in r] == [(("gpu-a-1", "2"), "infer-7d9f-def34")],
     "gpu_util_history": lambda s, w: {gk(lb): {round(v, 6) for _, v in pts} for lb, pts in s} == {
         **{k: {u} for k, u in UTIL.items()}, ("mig-a-2", "0", "1"): {55}, ("mig-a-2", "0", "2"): {0}}

@@ -34,7 +34,14 @@ def gpus(m):
 
 
 def test_prometheus_snapshot_and_one_query_each(prom_env):
-    pm = PrometheusMetrics(prom_env.prom.url, history_step=1, history_seconds=120)
+    young = PrometheusMetrics(prom_env.prom.url)
+    try:  # seconds of samples: no 30-min average, so nothing is called idle yet, and the area says why
+        m = young.fetch(time.time())
+        assert m.gpus and all(g.util_avg_30m is None and not g.idle for g in m.gpus)
+        assert "once Prometheus holds 30 min" in m.area("gpu").reason and m.area("gpu").ok
+    finally:
+        young.close()
+    pm = PrometheusMetrics(prom_env.prom.url, history_step=1, history_seconds=120, min_idle_coverage=0)
     try:
         assert pm.describe() == f"prometheus {prom_env.prom.url} (not checked yet)"  # describe() does no I/O
         m = pm.fetch(time.time())
@@ -92,7 +99,7 @@ def test_hpa_replica_series_change_over_time(prom_env):
 
 
 def test_direct_scrape_matches_prometheus(prom_env):
-    pm = PrometheusMetrics(prom_env.prom.url, history_step=1, history_seconds=60)
+    pm = PrometheusMetrics(prom_env.prom.url, history_step=1, history_seconds=60, min_idle_coverage=0)
     sm = direct(prom_env.exp, idle_window=0.5)
     try:
         sm.fetch(time.time())
