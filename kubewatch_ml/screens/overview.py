@@ -29,20 +29,31 @@ def _grid() -> Table:
 def card_cluster(frame: Frame, pal: Palette) -> RenderableType:
     o = frame.analysis.overview
     t = _grid()
-    t.add_row(Text("nodes", style="bold"), Text.assemble(f"{o.ready_nodes}/{o.nodes} ready",
-              (f"  {o.not_ready_nodes} NotReady" if o.not_ready_nodes else "", pal.critical),
-              (f"  {o.cordoned_nodes} cordoned" if o.cordoned_nodes else "", pal.warning)))
+    t.add_row(Text("nodes", style="bold"), Text(f"{o.ready_nodes}/{o.nodes} ready", style=pal.ok if o.ready_nodes == o.nodes else ""))
+    issues = [(f"{o.not_ready_nodes} NotReady", pal.critical), (f"{o.cordoned_nodes} cordoned", pal.warning)]
+    issues = [(txt, st) for (txt, st), n in zip(issues, (o.not_ready_nodes, o.cordoned_nodes)) if n]
+    if issues:
+        t.add_row(Text(""), Text.assemble(*[x for i, part in enumerate(issues) for x in ((", " if i else ""), part)]))
     t.add_row(Text("pods", style="bold"), Text.assemble(f"{o.pods:,} ({o.running_pods:,} running",
               (f", {o.pending_pods:,} pending" if o.pending_pods else "", pal.warning),
               (f", {o.failed_pods:,} failed" if o.failed_pods else "", pal.critical), ")"))
     t.add_row(Text("namespaces", style="bold"), Text.assemble(f"{o.namespaces}",
-              (f"  {o.namespaces_without_quota} without quota" if o.namespaces_without_quota else "", pal.dim)))
+              (f", {o.namespaces_without_quota} without quota" if o.namespaces_without_quota else "", pal.dim)))
     t.add_row(Text("crash loops", style="bold"), Text(str(o.crashlooping_containers), style=pal.critical if o.crashlooping_containers else pal.ok))
     bad = [(a, s) for a, s in o.metrics_areas if s != "ok"]
     t.add_row(Text("metrics", style="bold"), inert(o.metrics_source or "none", pal.dim))
     if bad:
         t.add_row(Text(""), inert("; ".join(f"{a}: {s}" for a, s in bad[:3]), pal.warning))
     return t
+
+
+def short_resource(resource: str) -> str:
+    """requests.nvidia.com/gpu -> gpu req, limits.memory -> mem lim, pods -> pods."""
+    kind, _, name = resource.partition(".")
+    if not name:
+        return resource
+    name = {"nvidia.com/gpu": "gpu", "memory": "mem", "ephemeral-storage": "disk"}.get(name, name.rsplit("/", 1)[-1])
+    return f"{name} {'req' if kind == 'requests' else 'lim' if kind == 'limits' else kind}"
 
 
 def card_gpus(frame: Frame, pal: Palette) -> RenderableType:
@@ -60,7 +71,7 @@ def card_gpus(frame: Frame, pal: Palette) -> RenderableType:
         r = p.requested / p.allocatable if p.allocatable else None
         t.add_row(inert((p.group or "(unlabelled)")[:14], pal.dim), gauge(r, 18, pal, label=f"{p.requested}/{p.allocatable}", color=pal.accent))
     if o.pending_gpu_pods:
-        t.add_row(Text("waiting", style="bold"), Text(f"{o.pending_gpu_pods} pods pending for GPUs", style=pal.warning))
+        t.add_row(Text("waiting", style="bold"), Text(f"{o.pending_gpu_pods} pod{'' if o.pending_gpu_pods == 1 else 's'} pending for GPUs", style=pal.warning))
     return t
 
 
@@ -72,7 +83,7 @@ def card_quotas(frame: Frame, pal: Palette) -> RenderableType:
     for nq in rows:
         worst = max((r for r in nq.rows if r.ratio is not None), key=lambda r: r.ratio, default=None)
         t.add_row(inert(nq.namespace, "bold" if nq.prod else ""), gauge(nq.max_ratio, 14, pal),
-                  inert(worst.resource if worst else "", pal.severity(LEVEL_SEVERITY.get(nq.level, "")) or pal.dim))
+                  inert(short_resource(worst.resource) if worst else "", pal.severity(LEVEL_SEVERITY.get(nq.level, "")) or pal.dim))
     return t
 
 
@@ -106,18 +117,25 @@ def card_findings(frame: Frame, pal: Palette, limit: int = 6) -> RenderableType:
 def card_zones(frame: Frame, pal: Palette) -> RenderableType:
     z = frame.analysis.zones
     losses = {x.zone: x for x in z.losses}
-    t = Table.grid(padding=(0, 1))
-    for _ in range(4):
-        t.add_column(no_wrap=True)
+    t = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
+    for name, just in (("ZONE", "left"), ("NODES", "right"), ("GPU FREE", "right"), ("IF LOST", "left")):
+        t.add_column(name, justify=just, no_wrap=True, overflow="ellipsis", header_style="dim")
     for s in z.rows[:6]:
         loss = losses.get(s.zone)
         down = len(loss.workloads_down) if loss else 0
-        t.add_row(inert(s.zone or "(unlabelled)", "bold"), Text(f"{s.ready_nodes}/{s.nodes} nodes"),
-                  Text(f"{s.gpu_free}/{s.gpu_allocatable} GPU free"),
-                  Text(f"loss: {down} down" if down else ("loss: fits" if loss and loss.fits else "loss: -"),
-                       style=pal.critical if down else pal.dim))
+        degraded = len(loss.workloads_degraded) if loss else 0
+        if loss is None:
+            what = Text("-", style=pal.dim)
+        elif down:
+            what = Text(f"{down} workloads down" + ("" if loss.fits else ", pods don't fit"), style=pal.critical)
+        elif not loss.fits:
+            what = Text(f"{loss.unplaced_pods} pods don't fit", style=pal.critical)
+        else:
+            what = Text(f"fits ({degraded} degraded)" if degraded else "fits", style=pal.warning if degraded else pal.ok)
+        t.add_row(inert(s.zone or "(unlabelled)", "bold"), Text(f"{s.ready_nodes}/{s.nodes}"),
+                  Text(f"{s.gpu_free}/{s.gpu_allocatable}"), what)
     if z.single_zone:
-        t.add_row(Text("single-zone", style=pal.warning), Text(f"{len(z.single_zone)} workloads"), Text(""), Text(""))
+        return Group(t, Text(f"{len(z.single_zone)} workloads run in a single zone", style=pal.warning))
     return t
 
 
@@ -140,9 +158,11 @@ class OverviewPanel(VerticalScroll):
                 yield card
 
     def show(self, frame: Frame, pal: Palette) -> None:
+        w, h = self.screen.size  # (this panel may still be hidden, with no size of its own)
+        limit = max(6, min(20, (h - 16) // 2)) if w >= 140 else 6
         for c in CARDS:
             try:
-                body = RENDER[c](frame, pal)
+                body = card_findings(frame, pal, limit) if c == "findings" else RENDER[c](frame, pal)
             except Exception as e:  # a card must never take the overview down
                 body = Text(f"cannot render: {type(e).__name__}: {e}", style=pal.critical)
             self.query_one(f"#card-{c}", OverviewCard).update(body)
