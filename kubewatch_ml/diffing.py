@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Change:
-    section: str  # nodes | workloads | quotas | hpas | findings | cluster
+    section: str  # cluster | nodes | workloads | gpus | quotas | hpas | findings
     kind: str  # added | removed | cordoned | uncordoned | relabelled | tainted | untainted | ready | replicas | usage | hard | state | new | gone | severity | count
     object: str  # "Node gpu-a", "Deployment ns/name", ...
     before: str = ""
@@ -49,6 +49,7 @@ def diff_documents(a: dict, b: dict) -> SnapshotDiff:
     changes += _cluster(a, b)
     changes += _nodes(a["inventory"]["nodes"], b["inventory"]["nodes"])
     changes += _workloads(a["inventory"]["workloads"], b["inventory"]["workloads"])
+    changes += _gpus(a["views"].get("gpu_nodes"), b["views"].get("gpu_nodes"))
     changes += _quotas(a["views"].get("quotas"), b["views"].get("quotas"))
     changes += _hpas(a["views"].get("hpas"), b["views"].get("hpas"))
     changes += _findings(a["findings"], b["findings"])
@@ -108,6 +109,20 @@ def _workloads(a: list[dict], b: list[dict]) -> list[Change]:
     return out
 
 
+def _gpus(a: dict | None, b: dict | None) -> list[Change]:
+    """GPUs requested per GPU node: where capacity went (or came back)."""
+    if a is None or b is None:
+        return []
+    ga, gb = {r["node"]: r for r in a.get("rows", [])}, {r["node"]: r for r in b.get("rows", [])}
+    out = []
+    for n in sorted(ga.keys() & gb.keys()):
+        x, y = ga[n], gb[n]
+        if (x["requested"], x["allocatable"]) != (y["requested"], y["allocatable"]):
+            out.append(Change("gpus", "requested", f"Node {n}", f"{x['requested']}/{x['allocatable']}",
+                              f"{y['requested']}/{y['allocatable']}"))
+    return out
+
+
 def _quotas(a: dict | None, b: dict | None) -> list[Change]:
     if a is None or b is None:
         return []
@@ -161,7 +176,7 @@ def _findings(a: list[dict], b: list[dict]) -> list[Change]:
     return out
 
 
-_TITLES = {"cluster": "Cluster", "nodes": "Nodes", "workloads": "Workloads", "quotas": "Quotas",
+_TITLES = {"cluster": "Cluster", "nodes": "Nodes", "workloads": "Workloads", "gpus": "GPUs", "quotas": "Quotas",
            "hpas": "Autoscalers", "findings": "Findings"}
 
 

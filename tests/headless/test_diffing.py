@@ -24,6 +24,7 @@ def _pair():
     b["views"]["quotas"]["quota_rows"][1]["used"] = 8
     b["views"]["quotas"]["quota_rows"][1]["percent"] = 100.0
     b["views"]["hpas"]["rows"][0]["state"] = "healthy"
+    b["views"]["gpu_nodes"]["rows"][0]["requested"] = 8
     gone = b["findings"].pop(0)  # the crash loop is fixed
     b["findings"].append({**gone, "id": "KW-G002", "key": "KW-G002/Node//gpu-a", "kind": "Node", "namespace": "",
                           "name": "gpu-a", "severity": "warning", "summary": "2 GPUs allocated but idle"})
@@ -46,6 +47,8 @@ def test_diff_lists_node_workload_quota_and_finding_changes():
     usage = next(c for c in d.changes if c.section == "quotas")
     assert usage.kind == "usage" and (usage.before, usage.after) == ("7", "8")
     assert ("hpas", "state", "HorizontalPodAutoscaler team-nlp/serve") in got
+    gpu = next(c for c in d.changes if c.section == "gpus")
+    assert (gpu.object, gpu.before, gpu.after) == ("Node gpu-a", "4/8", "8/8")
     assert [c.object for c in d.section("findings") if c.kind == "new"] == ["KW-G002 Node gpu-a"]
     assert [c.object for c in d.section("findings") if c.kind == "gone"] == ["KW-P001 Pod team-nlp/flaky-0"]
     sev = [c for c in d.section("findings") if c.kind == "severity"]
