@@ -17,6 +17,7 @@ REPLAY_BINDINGS = [
     Binding("left_square_bracket", "replay_step(-10)", "-10", show=False, id="replay.back10"),
     Binding("left_curly_bracket", "replay_seek('first')", "First frame", show=False, id="replay.first"),
     Binding("right_curly_bracket", "replay_seek('last')", "Last frame", show=False, id="replay.last"),
+    Binding("at", "replay_goto", "Seek", id="replay.seek", tooltip="Jump to a time: RFC3339, -15m, +15m, first, last"),
 ]
 
 
@@ -50,6 +51,27 @@ class ReplayApp(KubewatchApp):
     def action_replay_seek(self, where: str) -> None:
         self.feed.seek_text(where)
         self._show_position()
+
+    def action_replay_goto(self) -> None:
+        from ..errors import UserError
+        from ..recording import parse_at
+        from .action_input import ActionInputScreen
+
+        def check(text: str) -> str | None:  # syntax only; the feed clamps the time to its frames
+            try:
+                parse_at(text, 0.0, 0.0)
+            except UserError as e:
+                return str(e)
+            return None
+
+        def done(text: str | None) -> None:
+            if text:
+                self.feed.seek_text(text)
+                self._show_position()
+
+        self.push_screen(ActionInputScreen("Seek in the recording", "RFC3339 time, POSIX seconds, first, last, "
+                                           "-15m (before the end) or +15m (after the start)", check,
+                                           choices=["first", "last", "-5m", "-15m", "-1h"]), done)
 
     @classmethod
     def binding_ids(cls) -> set[str]:

@@ -40,6 +40,12 @@ def test_replay_keys_pause_step_and_seek(tmp_path):
             await pilot.press("left_curly_bracket")
             assert await _until(pilot, lambda: shown() == T0)
             assert "frame 1/5" in app.status_extra and "paused" in app.status_extra
+            await pilot.press("at")  # seek to a time typed by the user
+            await pilot.pause()
+            for ch in "+2m":
+                await pilot.press(ch)
+            await pilot.press("enter")
+            assert await _until(pilot, lambda: shown() == T0 + 120)
             await pilot.press("p")
             assert feed.playing and "playing" in feed.describe()
             await pilot.press("p")
