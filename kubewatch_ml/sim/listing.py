@@ -67,6 +67,8 @@ def list_document(store: ObjectStore, info: KindInfo, namespace: str, params: di
         meta["continue"] = encode_continue(rv, more)
     if table:
         return tables.table(info.resource, items, store.now(), meta, params.get("includeObject", "Metadata"))
+    # a real API server leaves kind/apiVersion off the items of a typed list (only the list carries them)
+    items = [{k: v for k, v in o.items() if k != "kind" and k != "apiVersion"} for o in items]
     return {"kind": f"{info.kind}List", "apiVersion": info.api_version, "metadata": meta, "items": items}
 
 

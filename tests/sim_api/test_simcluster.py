@@ -120,7 +120,7 @@ def test_served_objects_validate(sim):
                 break
         assert len(items) == sim.store.count(k.resource)
         for item in items[:: max(1, len(items) // 40)]:
-            kubernetes_validate.validate(item, "1.32", strict=True)
+            kubernetes_validate.validate(dict(item, kind=k.kind, apiVersion=k.api_version), "1.32", strict=True)
             n += 1
     assert n > 300
 

@@ -24,6 +24,8 @@ def _served_everything(http) -> int:
         assert doc["kind"] == f"{k.kind}List" and doc["apiVersion"] == k.api_version
         _validate(doc)  # the list document itself
         for item in doc["items"]:
+            assert "kind" not in item and "apiVersion" not in item  # as a real API server lists them
+            item = dict(item, kind=k.kind, apiVersion=k.api_version)
             _validate(item)
             code, one, _ = http.get(item["metadata"].get("selfLink") or _item_path(k, item))
             assert code == 200
