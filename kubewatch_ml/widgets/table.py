@@ -123,8 +123,8 @@ class RowTable(ScrollView, can_focus=True):
     RowTable { height: 1fr; background: $surface; }
     RowTable > .rowtable--header { text-style: bold; background: $panel; color: $text; }
     RowTable > .rowtable--sorted { text-style: bold underline; }
-    RowTable > .rowtable--cursor { background: $block-cursor-background 60%; }
-    RowTable:focus > .rowtable--cursor { background: $block-cursor-background; }
+    RowTable > .rowtable--cursor { background: $primary 20%; }
+    RowTable:focus > .rowtable--cursor { background: $primary 40%; text-style: bold; }
     """
 
     class CursorMoved(Message):
