@@ -53,6 +53,7 @@ class KindState:
     forbidden: bool = False
     error: str = ""  # last error, one line; "" when healthy
     synced_at: float = 0.0  # when the list (or last watch event/bookmark) was applied
+    total: int | None = None  # expected items while listing: listed + metadata.remainingItemCount (None: unknown)
 
 
 @dataclass(frozen=True)
