@@ -24,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
     parser.add_argument("--tls", action=argparse.BooleanOptionalAction, default=True,
                         help="serve the API over HTTPS with a throw-away CA (default; kubectl sends tokens only over TLS)")
+    parser.add_argument("--faults", metavar="SPEC", default="",
+                        help="inject faults from the start, e.g. api-500=pods,exporter-malformed=dcgm "
+                             "(api-restart[=S], api-gone, api-drop-watches, api-slow=S, api-500|503|504|429[=RES+RES], "
+                             "api-forbid=RES+RES, exporter-malformed|down|500[=E+E], exporter-slow=S); "
+                             "switch at run time with PUT /_sim/faults?spec=SPEC, clear with DELETE (admin token)")
     parser.add_argument("--kubeconfig-out", metavar="PATH", default=None,
                         help="where to write the kubeconfig (default: a new file in a temporary directory)")
 
@@ -35,6 +40,14 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError(why)
     if not (args.speed > 0) or args.speed > 100_000:
         raise UserError(f"--speed must be above 0 and at most 100000 (got {args.speed:g})")
+    if getattr(args, "faults", ""):
+        from ..sim.faults import FaultSpecError, parse_spec
+        try:
+            kinds = {name.split("-", 1)[0] for name, _ in parse_spec(args.faults)}
+        except FaultSpecError as e:
+            raise UserError(f"--faults: {e}") from None
+        if "prometheus" in kinds:
+            raise UserError("--faults: prometheus-* faults need a Prometheus behind the fault proxy (tests only)")
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 and 65535 (got {args.port})")
     if args.kubeconfig_out:
@@ -76,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.monotonic()
         try:
             sim = SimCluster(seed=args.seed, nodes=args.nodes, pods=args.pods, speed=args.speed, tls=args.tls,
-                             workdir=workdir, port=args.port, host=args.host,
+                             workdir=workdir, port=args.port, host=args.host, faults=getattr(args, "faults", ""),
                              kubeconfig_path=os.path.abspath(os.path.expanduser(args.kubeconfig_out)) if args.kubeconfig_out else None)
             sim.start()
         except OSError as e:
@@ -91,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         for name, url in sim.exporter_urls.items():
             out.write(f"{name + ':':<21}{url}\n")
         out.write(f"kubeconfig:          {sim.kubeconfig_path}  (contexts sim-admin, sim-viewer)\n")
+        if sim.faults is not None and sim.faults.active:
+            out.write(f"faults:              {', '.join(sim.faults.active)}\n")
         out.write(f"\n  export KUBECONFIG={sim.kubeconfig_path}\n  kubectl get nodes\n\n")
         out.write("Ctrl-C or SIGTERM stops the cluster.\n")
         out.flush()

@@ -119,6 +119,7 @@ class ApiServer:
         self._conns_lock = threading.Lock()
         self.requests: collections.Counter = collections.Counter()  # (method, path) -> count, every request
         self._tls_files: tuple[str, str, str] | None = None  # kept so a restart serves the same CA
+        self._watch_socks: set = set()  # sockets serving a watch now (close_watches cuts them)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "ApiServer":
@@ -186,6 +187,17 @@ class ApiServer:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def close_watches(self) -> int:
+        """Cut the connections serving a watch now (fault injection); returns how many."""
+        with self._conns_lock:
+            socks = list(self._watch_socks)
+        for c in socks:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return len(socks)
 
     def _track(self, conn: Any, add: bool) -> None:
         with self._conns_lock:
@@ -447,12 +459,17 @@ class ApiServer:
         def write(data: bytes) -> None:
             h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
+        with self._conns_lock:
+            self._watch_socks.add(h.request)
         try:
             stream.run(write, self._stopping, drop=bool(self.faults.get("drop_watches")),
                        bookmark_interval=self.bookmark_interval, coalesce=self.watch_coalesce)
             h.wfile.write(b"0\r\n\r\n")
-        except OSError:  # the client went away
+        except (OSError, ValueError):  # the client went away (or close_watches cut the socket)
             h.close_connection = True
+        finally:
+            with self._conns_lock:
+                self._watch_socks.discard(h.request)
 
     # --- special resources ------------------------------------------------------------------------------
     def _secrets(self, h: _Handler, verb: str, route: Route) -> None:

@@ -14,6 +14,7 @@ from . import scenario as scenario_mod
 from .dynamics import STEP, Dynamics
 from .objects import ObjectStore
 
+MAX_RESTART_WAIT_S = 15.0
 LOAD_ORDER = ("namespaces", "nodes", "resourcequotas", "limitranges", "networkpolicies", "services", "deployments",
               "replicasets", "statefulsets", "daemonsets", "jobs", "pods", "horizontalpodautoscalers",
               "poddisruptionbudgets", "events")
@@ -38,7 +39,7 @@ class SimCluster:
     def __init__(self, seed: int = 7, nodes: int = 40, pods: int = 600, speed: float = 1.0, tls: bool = False,
                  workdir: str | os.PathLike | None = None, port: int = 0, host: str = "127.0.0.1",
                  start_clock: bool = True, start: float | None = None, kubeconfig_path: str | None = None,
-                 exporters: bool = True, serve: bool = True):
+                 exporters: bool = True, serve: bool = True, faults: str = ""):
         why = scenario_mod.validate_size(nodes, pods)
         if why:
             raise ValueError(why)
@@ -74,6 +75,8 @@ class SimCluster:
         self._stop = threading.Event()
         self._runner: threading.Thread | None = None
         self.timings: dict[str, float] = {}
+        self.fault_spec = faults  # switched on once serving (sim/faults.py); also PUT /_sim/faults?spec=
+        self.faults: Any = None  # FaultController once serving
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> "SimCluster":
@@ -120,8 +123,13 @@ class SimCluster:
             self.api.proxy_targets[("monitoring", "kube-state-metrics", "http-metrics")] = base_ksm
             self.api.proxy_targets[("gpu-operator", "nvidia-dcgm-exporter", "9400")] = base_dcgm
             self.api.proxy_targets[("gpu-operator", "nvidia-dcgm-exporter", "gpu-metrics")] = base_dcgm
+        from .faults import FaultController
+        self.faults = FaultController(self.api, self.exporters, store=self.store)
+        self.api.admin_routes["/_sim/faults"] = self.faults.route
         self.api.start()
         self.api_url = self.api.url
+        if self.fault_spec:
+            self.faults.apply(self.fault_spec)
         self.kubeconfig_path = self._kubeconfig_out or os.path.join(self.workdir, "kubeconfig")
         write_kubeconfig(self.kubeconfig_path, server=self.api_url, ca_file=self.api.ca_file,
                          users={"admin": self.admin_token, "viewer": self.viewer_token}, current="sim-admin")
@@ -152,6 +160,8 @@ class SimCluster:
         if self._runner is not None:
             self._runner.join(timeout=10)
             self._runner = None
+        if self.faults is not None:  # a restart in progress must not bring the API back after stop
+            self.faults.wait_restarted(timeout=MAX_RESTART_WAIT_S)
         if self.api is not None:
             try:
                 self.api.stop()

@@ -230,6 +230,8 @@ class FaultController:
         with self._lock:
             for name, arg in items:
                 self._switch_on(name, arg)
+        if any(name in API_STATUS or name == "api-drop-watches" for name, _ in items):
+            self.api.close_watches()  # a failing server breaks its open streams too, not only new requests
         return self.state()
 
     def _switch_on(self, name: str, arg: Any) -> None:
@@ -298,7 +300,7 @@ class FaultController:
         resuming watch (or a continue token) names a resourceVersion the server no longer has."""
         self.store.compact()
         self.gones += 1
-        self.api.close_connections()
+        self.api.close_watches()
 
     def restart_api(self, down_seconds: float = 2.0, wait: bool = True) -> None:
         """Close the API port (connections reset, new ones refused), keep it closed `down_seconds`,
