@@ -94,6 +94,8 @@ class StreamResponse:
                             yield ln
             if buf.strip() and not self._closed:
                 yield buf
+        except urllib3.exceptions.ProtocolError as e:  # the server cut the stream (restart, proxy): it ended
+            log.debug("watch stream broken: %s", e)
         finally:
             self.close()
 
