@@ -250,7 +250,7 @@ class ApiServer:
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         role = self.tokens.get(token) if token else None
         if role is None:
-            if path in PUBLIC_PATHS:
+            if not header and path in PUBLIC_PATHS:  # anonymous may read /version; a bad token may not
                 return None
             raise ApiError(401, "Unauthorized", "Unauthorized")
         return auth.Identity(user=role, role=role)

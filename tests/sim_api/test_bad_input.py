@@ -194,6 +194,7 @@ def test_authentication_and_authorization(http, unchanged):
                    "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
     code, doc, _ = http.get("/api/v1/nodes", token="wrong")
     assert code == 401
+    assert http.get("/version", token=None)[0] == 200 and http.get("/version", token="wrong")[0] == 401
     code, doc, _ = http.request("PATCH", NODE, body={"spec": {"unschedulable": True}}, content_type=SMP, token=VIEWER)
     assert code == 403
     _status(doc, 403, "Forbidden")
