@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 
 from ..feed import Feed, FeedStatus, ObjectRef
 from ..widgets.detail import DetailPane
-from ..widgets.render import Palette, clean, inert
+from ..widgets.render import Palette, clean, gauge, inert
 from ..widgets.status import StatusLine, status_text
 from ..widgets.table import RowTable, TableState
 from ..widgets.tabs import ViewTabs
@@ -65,8 +65,9 @@ def loading_text(status: FeedStatus, pal: Palette, spinner: str) -> RenderableTy
     if status.kinds:
         done, total = status.load_progress()
         head = Text.assemble((f"{spinner} loading ", "bold"), inert(status.context, "bold"), f"  {done} of {total} kinds listed")
+    t.add_column(no_wrap=True)
     for kind, ks in sorted(status.kinds.items()):
-        total = getattr(ks, "total", None)
+        total = ks.total
         if ks.forbidden:
             state = Text("forbidden (RBAC)", style=pal.warning)
         elif ks.error:
@@ -76,7 +77,8 @@ def loading_text(status: FeedStatus, pal: Palette, spinner: str) -> RenderableTy
         else:
             state = Text(f"page {ks.pages}…", style=pal.info)
         count = f"{ks.listed:,}" + (f" of {total:,}" if total else "")
-        t.add_row(Text(kind), Text(count, justify="right"), state)
+        bar = gauge(min(1.0, ks.listed / total), 22, pal, color=pal.info) if total and not ks.complete else Text("")
+        t.add_row(Text(kind), Text(count, justify="right"), bar, state)
     from rich.console import Group
 
     metrics = Text.assemble(("metrics: ", pal.dim), inert(status.metrics_source or "connecting…"))

@@ -257,7 +257,7 @@ class SlowFeed:
 
     def progress(self):
         return FeedStatus(context="big-cluster", api_state="loading", readonly=True, insecure=True,
-                          kinds={"pods": KindState("pods", listed=42000, pages=84),
+                          kinds={"pods": KindState("pods", listed=42000, pages=84, total=150000),
                                  "nodes": KindState("nodes", listed=5000, complete=True),
                                  "secrets": KindState("events", forbidden=True)},
                           metrics_source="prometheus http://prom:9090 (ready)")
@@ -272,7 +272,7 @@ async def test_cold_load_shows_progress_and_badges():
         await until(pilot, lambda: "42,000" in screen_text(app))
         text = screen_text(app)
         assert "loading big-cluster" in text and "2 of 3 kinds listed" in text
-        assert "page 84" in text and "forbidden" in text
+        assert "page 84" in text and "forbidden" in text and "42,000 of 150,000" in text and "28%" in text
         assert "READ-ONLY" in text and "INSECURE TLS" in text and "loading 2/3 kinds" in text
         await pilot.press("3")  # keys still answer while loading
         assert app.active_view == "gpus"
