@@ -82,10 +82,9 @@ QUERIES: tuple[Query, ...] = (
           'avg_over_time(DCGM_FI_DEV_GPU_UTIL[30m]) or 100 * avg_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{GPU_I_PROFILE!=""}[30m])',
           "utilisation % averaged over 30 min per GPU or slice", GPU_LABELS),
     Query("gpu_util_coverage_30m", "gpus",
-          "count_over_time(DCGM_FI_DEV_GPU_UTIL[30m]) / (30 * count_over_time(DCGM_FI_DEV_GPU_UTIL[1m]))"
-          ' or count_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{GPU_I_PROFILE!=""}[30m])'
-          ' / (30 * count_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{GPU_I_PROFILE!=""}[1m]))',
-          "share of the last 30 min with samples (1 = a full window; a young Prometheus or a new GPU reads less)",
+          "(time() - min_over_time(timestamp(DCGM_FI_DEV_GPU_UTIL)[30m:1m])) / 1800"
+          ' or (time() - min_over_time(timestamp(DCGM_FI_PROF_GR_ENGINE_ACTIVE{GPU_I_PROFILE!=""})[30m:1m])) / 1800',
+          "how much of the last 30 min the series covers (>= 1: all of it; a young Prometheus or a new pod reads less)",
           GPU_LABELS),
     Query("gpu_idle_allocated", "gpus", 'avg_over_time(DCGM_FI_DEV_GPU_UTIL{pod!=""}[30m]) < 5',
           "GPUs allocated to a pod but under 5% utilisation on average over 30 min", GPU_LABELS),

@@ -37,7 +37,7 @@ def build_gpu(rows: Mapping[str, Rows], ranges: Mapping[str, Series], min_covera
     xid = _by_gpu(rows.get("gpu_xid", []))
     avg = _by_gpu(rows.get("gpu_util_avg_30m", []))
     cover = _by_gpu(rows.get("gpu_util_coverage_30m", []))
-    if "gpu_util_coverage_30m" in rows:  # a 30-min average over 2 minutes of data is no basis for "idle"
+    if "gpu_util_coverage_30m" in rows and min_coverage > 0:  # 2 minutes of data are no basis for "idle"
         avg = {k: v for k, v in avg.items() if k in cover and cover[k][1] >= min_coverage}
     hist = {gpu_key(lb): pts for lb, pts in ranges.get("gpu_util_history", [])}
     keys = set(util) | set(engine) | set(fb_used) | set(power)

@@ -74,6 +74,10 @@ JOBS = {
 }
 
 
+def _om_escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def find_prometheus_binary() -> str | None:
     for cand in (os.environ.get("PROMETHEUS_BIN"), shutil.which("prometheus"), "/usr/bin/prometheus"):
         if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
@@ -114,7 +118,8 @@ def write_config(targets: dict[str, str], workdir: Path, scrape_interval: float,
 
 class PrometheusServer:
     def __init__(self, targets: dict[str, str], workdir: str | os.PathLike | None = None, scrape_interval: float = 5,
-                 host: str = "127.0.0.1", binary: str | None = None, with_rules: bool = True, port: int = 0):
+                 host: str = "127.0.0.1", binary: str | None = None, with_rules: bool = True, port: int = 0,
+                 backfill_seconds: float = 0.0, backfill_step: float = 30.0):
         self.targets = dict(targets)
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="kubewatch-prom-"))
@@ -125,6 +130,10 @@ class PrometheusServer:
         self.port = port  # 0: a free one is chosen at start; a restart keeps the one it got
         self._fixed_port = port
         self.proc: subprocess.Popen | None = None
+        # demo: seed this much history (the state at start, repeated) so 30-minute views work at once
+        self.backfill_seconds = backfill_seconds
+        self.backfill_step = backfill_step
+        self.backfill_note = ""  # what the backfill did, or why it did not
 
     @property
     def url(self) -> str:
@@ -136,6 +145,8 @@ class PrometheusServer:
         cfg = write_config(self.targets, self.workdir, self.scrape_interval, self.with_rules)
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
+        if self.backfill_seconds > 0 and self.proc is None and not any(data.iterdir()):
+            self.backfill_note = self._backfill(data)
         last = ""
         for _attempt in range(3):  # the chosen port may be taken between bind and exec
             self.port = self._fixed_port or _free_port(self.host)
@@ -152,6 +163,47 @@ class PrometheusServer:
             last = (self.workdir / "prometheus.log").read_text(errors="replace")[-500:]
             self.stop(remove=False)
         raise RuntimeError(f"prometheus did not become ready: {last.strip()}")
+
+    def _backfill(self, data: Path) -> str:
+        """Scrape every target once and write its samples, stamped every `backfill_step` seconds over
+        the last `backfill_seconds`, as TSDB blocks (promtool tsdb create-blocks-from openmetrics).
+        The series carry the job/instance labels the live scrapes will, so history and live data join.
+        Flat history by design: it says "this is how things were when the demo started"."""
+        from ..queries.exposition import parse_exposition  # the product's parser; sim may use it
+        promtool = shutil.which("promtool") or str(Path(self.binary or "").with_name("promtool"))
+        if not os.access(promtool, os.X_OK):
+            return "no backfill: promtool not found"
+        end = time.time() - max(1.0, self.scrape_interval)
+        stamps = [end - i * self.backfill_step for i in range(int(self.backfill_seconds // self.backfill_step), -1, -1)]
+        om = self.workdir / "backfill.om"
+        n = 0
+        with open(om, "w") as out:
+            for key, url in self.targets.items():
+                u = urllib.parse.urlsplit(url)
+                for job, path in JOBS.get(key, [(key, None)]):
+                    target = f"{u.scheme}://{u.netloc}{path or u.path or '/metrics'}"
+                    try:
+                        with urllib.request.urlopen(target, timeout=30) as r:
+                            samples = parse_exposition(r.read(), fast=True)
+                    except Exception as e:
+                        return f"no backfill: {target}: {e}"
+                    extra = f'instance="{u.netloc}",job="{job}"'
+                    rows = []
+                    for name, series in samples.items():
+                        for labels, v in series:
+                            body = ",".join(f'{k}="{_om_escape(val)}"' for k, val in labels.items())
+                            rows.append(f"{name}{{{body + ',' if body else ''}{extra}}} {v!r}")
+                    for t in stamps:
+                        ts = f" {t:.3f}\n"
+                        out.write(ts.join(rows) + ts if rows else "")
+                    n += len(rows) * len(stamps)
+            out.write("# EOF\n")
+        r = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)],
+                           capture_output=True, text=True, timeout=600)
+        om.unlink(missing_ok=True)
+        if r.returncode != 0:
+            return f"no backfill: promtool: {(r.stderr or r.stdout).strip()[-200:]}"
+        return f"backfilled {n:,} samples over {self.backfill_seconds:g}s"
 
     def _wait_ready(self, timeout: float) -> bool:
         end = time.monotonic() + timeout
