@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import orjson
 
-from . import auth
+from . import admission, auth
 from .kinds import KindInfo
 from .objects import ApiError, ObjectStore, not_found, rfc3339
 from .patching import apply_patch
@@ -170,11 +170,18 @@ def create(call: Call) -> tuple[int, Obj]:
         if call.store.get(call.info.resource, key_ns, md["name"]) is not None:
             raise ApiError(409, "AlreadyExists", f'{_qualified(call.info)} "{md["name"]}" already exists',
                            {"name": md["name"], "group": call.info.group, "kind": call.info.resource})
+        quotas: list[Obj] = []
+        if call.info.resource == "pods":
+            obj = admission.apply_limit_ranges(call.store, obj)
+            quotas = admission.charge_quotas(call.store, obj)
         if call.dry_run:
+            md = obj["metadata"]
             md["uid"] = str(uuid.uuid4())
             md["creationTimestamp"] = rfc3339(call.store.now())
             return 201, obj
         stored = call.store.create(call.info.resource, copy.deepcopy(obj))
+        for q in quotas:
+            call.notify("update", call.store.replace("resourcequotas", q), "resourcequotas")
     call.notify("create", stored)
     return 201, stored
 

@@ -209,3 +209,42 @@ def test_authentication_and_authorization(http, unchanged):
                                 body={"kind": "Eviction", "apiVersion": "policy/v1",
                                       "metadata": {"name": "web-7d4b9c-x0k2p", "namespace": "ml-prod"}}, token=VIEWER)
     assert code == 403 and 'cannot create resource "pods/eviction"' in doc["message"]
+
+
+def _pod(name, cpu=None, gpu=0):
+    res = {}
+    if cpu:
+        res = {"requests": {"cpu": cpu, "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
+    if gpu:
+        res.setdefault("requests", {})["nvidia.com/gpu"] = str(gpu)
+        res.setdefault("limits", {})["nvidia.com/gpu"] = str(gpu)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "x", "resources": res}]}}
+
+
+def test_quota_admission_refuses_and_charges(http, store):
+    path = "/api/v1/namespaces/ml-prod/pods"
+    before = store.resource_version
+    code, doc, _ = http.request("POST", path, body=_pod("big", cpu="7"))  # used 1500m of 8
+    assert code == 403
+    assert doc["message"] == ('pods "big" is forbidden: exceeded quota: compute, requested: requests.cpu=7, '
+                              'used: requests.cpu=1500m, limited: requests.cpu=8')
+    code, doc, _ = http.request("POST", path, body=_pod("gpus", cpu="1", gpu=5))
+    assert code == 403 and "requested: requests.nvidia.com/gpu=5" in doc["message"]
+    code, doc, _ = http.request("POST", path, body=_pod("bare"))
+    assert code == 403 and doc["message"] == ('pods "bare" is forbidden: failed quota: compute: must specify '
+                                              'limits.memory,requests.cpu,requests.memory')
+    assert store.resource_version == before and store.get("pods", "ml-prod", "big") is None
+    code, doc, _ = http.request("POST", path + "?dryRun=All", body=_pod("fits", cpu="2", gpu=1))
+    assert code == 201 and store.resource_version == before
+    code, doc, _ = http.request("POST", path, body=_pod("fits", cpu="2", gpu=1))
+    assert code == 201
+    used = store.get("resourcequotas", "ml-prod", "compute")["status"]["used"]
+    assert used["requests.cpu"] == "3500m" and used["requests.nvidia.com/gpu"] == "1" and used["requests.memory"] == "4Gi"
+
+
+def test_limit_range_defaults_apply_to_api_pods(http, store):
+    code, doc, _ = http.request("POST", "/api/v1/namespaces/ml-dev/pods", body=_pod("nb"))
+    assert code == 201
+    assert doc["spec"]["containers"][0]["resources"] == {"limits": {"memory": "2Gi"},
+                                                         "requests": {"cpu": "250m", "memory": "512Mi"}}
