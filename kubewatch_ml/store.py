@@ -261,9 +261,11 @@ class ClusterStore:
 
     def _list(self, kind: str) -> None:
         first = not self._state[kind].complete and not self._records[kind]
-        pages = [0, 0]  # pages, items so far
+        pages = [0, 0, False]  # pages, items so far, restarted (continue token expired)
 
         def on_page(records: list, page_no: int) -> None:
+            if page_no == 1 and pages[0]:
+                pages[2] = True
             pages[0] = page_no
             pages[1] = len(records) if page_no == 1 else pages[1] + len(records)
             if first:  # the initial load shows up page by page
@@ -289,11 +291,14 @@ class ClusterStore:
             if status is not None:
                 raise KindLoadError(str(e)) from None
             raise
+        n = len(records)
         with self._lock:
-            self._replace_all(kind, records)
+            if not (first and not pages[2]):  # a clean first load is already in place, page by page
+                self._replace_all(kind, records)
+            del records
             self._rv[kind] = rv
             self._mark_changed(kind)
-        self._set_state(kind, listed=len(records), pages=pages[0], complete=True, forbidden=False, error="",
+        self._set_state(kind, listed=n, pages=pages[0], complete=True, forbidden=False, error="",
                         synced_at=time.time(), settle=True)
 
     def _watch(self, kind: str) -> None:
