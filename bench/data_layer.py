@@ -21,6 +21,7 @@ import os
 import pathlib
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -118,22 +119,23 @@ def start_server(args, workdir: str) -> tuple[subprocess.Popen, str, str]:
     if kind in ("auto", "sim"):
         helptext = subprocess.run([sys.executable, "-m", "kubewatch_ml", "sim", "--help"], capture_output=True,
                                   text=True).stdout
-        if "--pods" in helptext and "--kubeconfig" in helptext:
-            proc = subprocess.Popen([sys.executable, "-m", "kubewatch_ml", "sim", "--nodes", str(args.nodes),
-                                     "--pods", str(args.pods), "--tls", "--kubeconfig", os.path.join(workdir, "kubeconfig")],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if "--pods" in helptext and "--kubeconfig-out" in helptext:
             kc = os.path.join(workdir, "kubeconfig")
+            proc = subprocess.Popen([sys.executable, "-m", "kubewatch_ml", "sim", "--nodes", str(args.nodes),
+                                     "--pods", str(args.pods), "--tls", "--kubeconfig-out", kc],
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    text=True)
             deadline = time.time() + 900
             while not os.path.exists(kc) and time.time() < deadline and proc.poll() is None:
                 time.sleep(1)
             if proc.poll() is None and os.path.exists(kc):
                 time.sleep(2)
-                return proc, kc, f"kubewatch-ml sim --nodes {args.nodes} --pods {args.pods}"
+                return proc, kc, f"kubewatch-ml sim --nodes {args.nodes} --pods {args.pods} --tls (clock running at speed 1)"
             proc.kill()
             if kind == "sim":
                 raise SystemExit("kubewatch-ml sim did not come up")
         elif kind == "sim":
-            raise SystemExit("kubewatch-ml sim does not take --nodes/--pods/--kubeconfig yet; use --server synthetic")
+            raise SystemExit("kubewatch-ml sim does not take --nodes/--pods/--kubeconfig-out yet; use --server simcluster")
     proc = subprocess.Popen([sys.executable, __file__, "--serve", workdir, "--nodes", str(args.nodes),
                              "--pods", str(args.pods)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().split()
@@ -403,6 +405,7 @@ def main() -> None:
                                            "--rate", str(args.rate)], timeout=1800)
     finally:
         server.stdin.close()
+        server.send_signal(signal.SIGINT)  # the sim command stops on Ctrl-C; our own servers on stdin EOF
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
