@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -110,6 +111,7 @@ class PrometheusMetrics:
         self.label = label or f"prometheus {self.url}"
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="prom-query")
         self.queries_issued = 0  # for tests: one refresh issues each query once
+        self._count_lock = threading.Lock()
         self.sparkline_points = sparkline_points
         self.min_idle_coverage = min_idle_coverage  # util_avg_30m only over >= this share of 30 min
         self._state = "not checked yet"
@@ -140,13 +142,15 @@ class PrometheusMetrics:
         params = {"timeout": f"{self.timeout:g}"}
         if at is not None:
             params["time"] = f"{at:.3f}"
-        self.queries_issued += 1
+        with self._count_lock:
+            self.queries_issued += 1
         result = self.client.custom_query(self.promql(name), params=params, timeout=self.timeout)
         return [(r["metric"], float(r["value"][1])) for r in result]
 
     def range(self, name: str, start: float, end: float, step: float) -> Series:
         step = clamp_step(start, end, step)
-        self.queries_issued += 1
+        with self._count_lock:
+            self.queries_issued += 1
         result = self.client.custom_query_range(
             self.promql(name), start_time=datetime.fromtimestamp(start, timezone.utc),
             end_time=datetime.fromtimestamp(end, timezone.utc), step=f"{step:g}",
@@ -162,6 +166,14 @@ class PrometheusMetrics:
         return self.instant(name)
 
     def fetch(self, now: float) -> MetricsSnapshot:
+        """Never raises: a fault, or a bug here, makes the areas say why instead of killing the refresh."""
+        try:
+            return self._fetch(now)
+        except Exception as e:  # noqa: BLE001 - the last line of defence for the UI's worker
+            reason = f"metrics fetch failed: {type(e).__name__}: {str(e)[:120]}"
+            return assemble(now, self.label, {a: self.memory.failed(a, reason, now) for a in AREAS})
+
+    def _fetch(self, now: float) -> MetricsSnapshot:
         results: dict[str, Any] = {}
         # 1. scrape health, which also tells whether Prometheus answers at all
         try:

@@ -141,6 +141,14 @@ class ScrapeMetrics:
 
     # --- one refresh ----------------------------------------------------------------------
     def fetch(self, now: float) -> MetricsSnapshot:
+        """Never raises: a fault, or a bug here, makes the areas say why instead of killing the refresh."""
+        try:
+            return self._fetch(now)
+        except Exception as e:  # noqa: BLE001 - the last line of defence for the UI's worker
+            reason = f"metrics fetch failed: {type(e).__name__}: {str(e)[:120]}"
+            return assemble(now, self.label, {a: self.memory.failed(a, reason, now) for a in AREAS})
+
+    def _fetch(self, now: float) -> MetricsSnapshot:
         futures = {name: self._pool.submit(ep.get) for name, ep in self.endpoints.items()}
         parsed: dict[str, Samples] = {}
         failed: dict[str, str] = {}

@@ -329,3 +329,14 @@ def test_https_prometheus_with_ca_file(prom_env, tmp_path):
             pm.close()
     finally:
         proxy.stop()
+
+
+def test_fetch_never_raises_even_after_close(world, exporters):
+    sm = direct(exporters)
+    sm.close()
+    m = sm.fetch(10.0)  # the pool is gone: the areas say so, nothing raises
+    assert all(not st.ok and "metrics fetch failed: RuntimeError" in st.reason for st in m.areas.values())
+    pm = PrometheusMetrics("http://127.0.0.1:9")
+    pm.close()
+    m = pm.fetch(10.0)
+    assert all(not st.ok for st in m.areas.values())
