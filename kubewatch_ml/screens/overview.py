@@ -11,7 +11,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Static
 
 from ..feed import Frame
-from ..widgets.render import Palette, fmt_cpu, fmt_pct, gauge, inert
+from ..widgets.render import Palette, fmt_pct, gauge, inert
 from .views import HPA_SEVERITY, LEVEL_SEVERITY
 
 CARDS = ("cluster", "gpus", "findings", "quotas", "hpas", "zones")

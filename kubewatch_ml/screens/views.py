@@ -60,10 +60,6 @@ def _kv_table() -> Table:
     return t
 
 
-def _note(note: str, pal: Palette) -> RenderableType:
-    return Text(clean(note), style=pal.warning) if note else Text("")
-
-
 @dataclass(frozen=True)
 class ViewSpec:
     id: str  # quotas | gpus | hpas | probes | zones | findings | pending
