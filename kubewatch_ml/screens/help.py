@@ -16,10 +16,15 @@ def binding_rows(app) -> list[tuple[str, str, str, str]]:
 
     keymap = getattr(app, "keymap", {}) or {}
     rows = []
-    for scope, cls in (("global", type(app)), ("table", RowTable)):
-        for b in cls.BINDINGS:
-            if not isinstance(b, Binding):
+    seen: set[str] = set()
+    # every class's own BINDINGS (a subclass such as the replay app adds its keys to ours)
+    scopes = [("global", c) for c in reversed(type(app).__mro__) if "BINDINGS" in c.__dict__] + [("table", RowTable)]
+    for scope, cls in scopes:
+        for b in cls.__dict__.get("BINDINGS", []):
+            if not isinstance(b, Binding) or (b.id and b.id in seen):
                 continue
+            if b.id:
+                seen.add(b.id)
             keys = keymap.get(b.id, b.key) if b.id else b.key
             shown = ", ".join(app.get_key_display(Binding(k.strip(), b.action)) for k in keys.split(","))
             rows.append((scope, shown, b.description or b.tooltip or b.action, b.id or ""))
