@@ -63,3 +63,45 @@ def fast_retries(monkeypatch) -> None:
     monkeypatch.setattr(store, "BACKOFF_START_S", 0.05)
     monkeypatch.setattr(store, "BACKOFF_MAX_S", 0.3)
     monkeypatch.setattr(store, "FORBIDDEN_RETRY_S", 0.3)
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as plain text (no colours)."""
+    import io
+
+    from rich.console import Console
+    w, h = app.size
+    c = Console(width=w, height=h, file=io.StringIO(), color_system=None, record=True, legacy_windows=False)
+    c.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return c.export_text()
+
+
+def status_line(app) -> str:
+    """The status line as the user reads it (the screen row that starts with the context)."""
+    rows = [r for r in screen_text(app).splitlines() if "ctx " in r and "API " in r]
+    return rows[-1].strip() if rows else ""
+
+
+def live_feed(sim, *, context: str = "sim-viewer", metrics=None, refresh_seconds: float = 0.5, **kube):
+    """A LiveFeed over the simulator, reached over HTTP like any cluster (no metrics unless given)."""
+    from kubewatch_ml.feed import LiveFeed
+    from kubewatch_ml.sources.metrics import NoMetrics
+    from kubewatch_ml.store import ClusterStore
+    conn = connect(KubeOptions(kubeconfig=sim.kubeconfig_path, context=context, **kube))
+    feed = LiveFeed(conn, lambda poke: ClusterStore(conn, on_change=poke), metrics or NoMetrics("--no-metrics"),
+                    refresh_seconds=refresh_seconds, min_interval=0.1)
+    feed.conn = conn
+    return feed.start()
+
+
+async def until(pilot, predicate, timeout: float = 20.0, what: str = "condition"):
+    """Let the app run until predicate() holds (workers and messages settle) — no fixed sleeps."""
+    end = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v:
+            await pilot.pause()
+            return v
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}; status line: {status_line(pilot.app)!r}")
+        await pilot.pause(0.05)
