@@ -31,8 +31,13 @@ def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Pal
         done, total = status.load_progress()
         state = f"loading {done}/{total} kinds"
     t.append(state)
+    stale = stale_kinds(status)
+    if stale:  # kinds the API cannot refresh now: their rows are the last good read, said with its age
+        oldest = min(stale.values())
+        names = ",".join(sorted(stale)[:2]) + (f" +{len(stale) - 2}" if len(stale) > 2 else "")
+        t.append(f" STALE {names} {fmt_age(max(0.0, now - oldest))}", style=f"bold {pal.critical}")
     if status.api_error:
-        t.append(f" ({clean(status.api_error)[:60]})", style=pal.warning)
+        t.append(f" ({clean(status.api_error)[:90]})", style=pal.warning)
     t.append(" │ ", style=pal.dim)
     ms = status.metrics_state or "…"
     t.append("metrics ", style=pal.dim)
@@ -53,6 +58,14 @@ def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Pal
         t.append(" │ ", style=pal.dim)
         t.append(clean(extra), style=pal.accent)
     return t
+
+
+def stale_kinds(status: FeedStatus) -> dict[str, float]:
+    """Kinds failing to refresh (an error, not forbidden) -> when they were last known current."""
+    if status.api_state in ("static", "replay"):
+        return {}
+    return {k: s.synced_at for k, s in status.kinds.items()
+            if s.error and not s.forbidden and getattr(s, "synced_at", 0)}
 
 
 class StatusLine(Static):
