@@ -80,6 +80,8 @@ class ClusterSnapshot:
     nodes_by_zone: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)  # zone ("" if unlabelled) -> node names
     events_by_object: Mapping[tuple[str, str, str], tuple[Event, ...]] = field(default_factory=_empty_map)  # (kind, ns, name)
     extra: Mapping[str, object] = field(default_factory=dict)
+    # GPU nodes (a gpu.product label or allocatable GPUs) by product ("" if unlabelled) -> node names
+    nodes_by_gpu_product: Mapping[str, tuple[str, ...]] = field(default_factory=_empty_map)
 
     @classmethod
     def build(
@@ -117,6 +119,7 @@ class ClusterSnapshot:
         by_zone: dict[str, list[str]] = defaultdict(list)
         for n in node_map.values():
             by_zone[n.zone].append(n.name)
+        by_gpu = nodes_by_gpu_product(node_map.values())
         by_obj: dict[tuple[str, str, str], list[Event]] = defaultdict(list)
         for e in events_t:
             by_obj[(e.involved_kind, e.involved_namespace or e.namespace, e.involved_name)].append(e)
@@ -140,6 +143,7 @@ class ClusterSnapshot:
             pods_by_workload=_freeze(by_wl),
             nodes_by_zone=_freeze(by_zone),
             events_by_object=_freeze(by_obj),
+            nodes_by_gpu_product=by_gpu,
         )
 
     def pods_on(self, node: str) -> list[Pod]:
@@ -163,6 +167,15 @@ def top_controller(pod: Pod, workloads: Mapping[WorkloadKey, Workload]) -> Workl
         if rs is not None and rs.owner is not None and rs.owner.kind == "Deployment":
             return ("Deployment", pod.namespace, rs.owner.name)
     return key
+
+
+def nodes_by_gpu_product(nodes: Iterable[Node]) -> Mapping[str, tuple[str, ...]]:
+    """GPU nodes grouped by their nvidia.com/gpu.product label ("" when only allocatable says GPU)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for n in nodes:
+        if n.gpu_product or n.allocatable.gpu or n.capacity.gpu:
+            out[n.gpu_product].append(n.name)
+    return _freeze(out)
 
 
 def _freeze(d: Mapping[object, list]) -> Mapping:

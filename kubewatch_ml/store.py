@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Mapping
 import msgspec
 
 from .errors import ConnectError
-from .snapshot import ClusterSnapshot, KindState, WorkloadKey
+from .snapshot import ClusterSnapshot, KindState, WorkloadKey, nodes_by_gpu_product
 from .sources.decode import CODECS, decode_list, decode_watch_line, list_continue_token
 from .sources.kube import KubeConnection, api_error
 
@@ -58,10 +58,12 @@ _RESTART = object()
 
 
 def list_kind(conn: KubeConnection, kind: str, namespace: str | None = None,
-              on_page: Callable[[list, int], None] | None = None, limit: int = PAGE_LIMIT) -> tuple[list, str]:
+              on_page: Callable[[list, int, int | None], None] | None = None,
+              limit: int = PAGE_LIMIT) -> tuple[list, str]:
     """Paged list of one kind: (records, resourceVersion). Raises ApiError on a non-2xx page.
     The next page is fetched while this one is decoded (a fetcher thread reads only the continue
-    token). on_page(records_of_this_page, page_number) is called as each page is decoded."""
+    token). on_page(records_of_this_page, page_number, remainingItemCount or None) is called as each
+    page is decoded."""
     codec = CODECS[kind]
     path = codec.path(namespace if codec.namespaced else None)
     pages: queue.Queue = queue.Queue(maxsize=2)
@@ -111,7 +113,7 @@ def list_kind(conn: KubeConnection, kind: str, namespace: str | None = None,
             out.extend(page.records)
             rv = page.resource_version
             if on_page is not None:
-                on_page(page.records, page_no)
+                on_page(page.records, page_no, page.remaining)
     finally:
         cancel.set()
         while fetcher.is_alive():  # unblock a fetcher waiting on a full queue
@@ -263,7 +265,7 @@ class ClusterStore:
         first = not self._state[kind].complete and not self._records[kind]
         pages = [0, 0, False]  # pages, items so far, restarted (continue token expired)
 
-        def on_page(records: list, page_no: int) -> None:
+        def on_page(records: list, page_no: int, remaining: int | None = None) -> None:
             if page_no == 1 and pages[0]:
                 pages[2] = True
             pages[0] = page_no
@@ -273,7 +275,8 @@ class ClusterStore:
                     for rec in records:
                         self._upsert(kind, rec)
                     self._mark_changed(kind)
-            self._set_state(kind, listed=pages[1], pages=page_no, error="")
+            self._set_state(kind, listed=pages[1], pages=page_no, error="",
+                            total=pages[1] + remaining if remaining is not None else None)
             if self._stop.is_set():
                 raise _Settled()
 
@@ -298,7 +301,7 @@ class ClusterStore:
             del records
             self._rv[kind] = rv
             self._mark_changed(kind)
-        self._set_state(kind, listed=n, pages=pages[0], complete=True, forbidden=False, error="",
+        self._set_state(kind, listed=n, total=n, pages=pages[0], complete=True, forbidden=False, error="",
                         synced_at=time.time(), settle=True)
 
     def _watch(self, kind: str) -> None:
@@ -472,6 +475,7 @@ class ClusterStore:
             for n in nodes.values():
                 by_zone[n.zone].append(n.name)
             f["nodes_by_zone"] = MappingProxyType({z: tuple(v) for z, v in by_zone.items()})
+            f["nodes_by_gpu_product"] = nodes_by_gpu_product(nodes.values())
         if "pods" in dirty or "pods" not in f:
             f["pods"] = MappingProxyType(dict(self._records.get("pods", {})))
             f["pods_by_node"] = self._refreeze(self._by_node, self._f_by_node, self._dirty_node_keys)
@@ -502,7 +506,8 @@ class ClusterStore:
             kinds=MappingProxyType(dict(self._state)),
             **{k: f[k] for k in ("nodes", "pods", "namespaces", "quotas", "limit_ranges", "hpas", "workloads",
                                  "events", "pdbs", "network_policies", "services", "pods_by_node",
-                                 "pods_by_namespace", "pods_by_workload", "nodes_by_zone", "events_by_object")},
+                                 "pods_by_namespace", "pods_by_workload", "nodes_by_zone", "events_by_object",
+                                 "nodes_by_gpu_product")},
         )
 
     @staticmethod

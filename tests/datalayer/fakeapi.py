@@ -146,8 +146,10 @@ class FakeApi:
         start = int(q.get("continue") or 0)
         page = items[start:start + limit]
         cont = str(start + limit) if start + limit < len(items) else ""
-        self._send(h, 200, {"kind": "List", "apiVersion": "v1",
-                            "metadata": {"resourceVersion": str(rv), "continue": cont}, "items": page})
+        meta = {"resourceVersion": str(rv), "continue": cont}
+        if cont:
+            meta["remainingItemCount"] = len(items) - start - limit
+        self._send(h, 200, {"kind": "List", "apiVersion": "v1", "metadata": meta, "items": page})
 
     def _watch(self, h, kind: str, ns: str | None, q: dict) -> None:
         since = int(q.get("resourceVersion") or 0)

@@ -32,7 +32,7 @@ def _same(live, fresh):
     assert dict(live.nodes) == dict(fresh.nodes)
     assert dict(live.workloads) == dict(fresh.workloads)
     assert sorted(live.hpas, key=lambda h: h.uid) == sorted(fresh.hpas, key=lambda h: h.uid)
-    for idx in ("pods_by_node", "pods_by_namespace", "pods_by_workload", "nodes_by_zone"):
+    for idx in ("pods_by_node", "pods_by_namespace", "pods_by_workload", "nodes_by_zone", "nodes_by_gpu_product"):
         assert {k: sorted(v) for k, v in getattr(live, idx).items()} == \
                {k: sorted(v) for k, v in getattr(fresh, idx).items()}, idx
 
@@ -49,6 +49,8 @@ def test_full_load_equals_the_api_lists(sim, context):
         assert len(snap.pods) == len(conn.get_json("/api/v1/pods")["items"]) >= 600
         assert len(snap.nodes) == 40 and snap.hpas and snap.quotas and snap.events
         assert any(n.allocatable.gpu for n in snap.nodes.values())
+        gpu_nodes = {n for names in snap.nodes_by_gpu_product.values() for n in names}
+        assert gpu_nodes == {n.name for n in snap.nodes.values() if n.gpu_product or n.allocatable.gpu or n.capacity.gpu}
         assert any(p.requests.gpu for p in snap.pods.values())
         # every pod of a Deployment resolves to it through its ReplicaSet
         deps = [k for k in snap.pods_by_workload if k[0] == "Deployment"]

@@ -24,7 +24,7 @@ def _wait(pred, timeout=10.0):
 
 def _seed(api, n_pods=1200):
     for i in range(4):
-        api.put("nodes", node(f"n{i}", zone=f"z{i % 2}"))
+        api.put("nodes", node(f"n{i}", zone=f"z{i % 2}", gpus=8 if i == 3 else 0))
     api.put("deployments", workload("Deployment", "web"))
     api.put("replicasets", workload("ReplicaSet", "web-abc", owner=("Deployment", "web")))
     for i in range(n_pods):
@@ -37,7 +37,7 @@ def _same_as_fresh(store, conn):
     assert dict(live.pods) == dict(fresh.pods)
     assert dict(live.nodes) == dict(fresh.nodes)
     assert dict(live.workloads) == dict(fresh.workloads)
-    for idx in ("pods_by_node", "pods_by_namespace", "pods_by_workload", "nodes_by_zone"):
+    for idx in ("pods_by_node", "pods_by_namespace", "pods_by_workload", "nodes_by_zone", "nodes_by_gpu_product"):
         a = {k: sorted(v) for k, v in getattr(live, idx).items()}
         b = {k: sorted(v) for k, v in getattr(fresh, idx).items()}
         assert a == b, idx
@@ -47,14 +47,19 @@ def _same_as_fresh(store, conn):
 def test_load_snapshot_pages_and_indexes(conn, fake_api):
     _seed(fake_api)
     progress = []
-    snap = load_snapshot(conn, kinds=KINDS, on_progress=lambda k, st: progress.append((k, st.pages, st.complete)))
+    totals = []
+    snap = load_snapshot(conn, kinds=KINDS, on_progress=lambda k, st: (progress.append((k, st.pages, st.complete)),
+                                                                         totals.append((k, st.listed, st.total))))
     assert len(snap.pods) == 1200 and len(snap.nodes) == 4
     pod_lists = [r for r in fake_api.requests if r[1].startswith("/api/v1/pods?")]
     assert len(pod_lists) == 3 and "limit=500" in pod_lists[0][1] and "continue=" in pod_lists[1][1]
     assert ("pods", 3, True) in progress and ("pods", 1, False) in progress
     assert snap.kinds["pods"].listed == 1200 and snap.kinds["pods"].pages == 3
+    assert ("pods", 500, 1200) in totals and ("pods", 1000, 1200) in totals  # from remainingItemCount
+    assert snap.kinds["pods"].total == 1200
     assert len(snap.pods_by_workload[("Deployment", "default", "web")]) == 1200
     assert sorted(snap.nodes_by_zone) == ["z0", "z1"] and len(snap.pods_by_node["n1"]) == 300
+    assert dict(snap.nodes_by_gpu_product) == {"": ("n3",)}  # allocatable GPUs, no product label
     ref = ClusterSnapshot.build(0, nodes=snap.nodes.values(), pods=snap.pods.values(), workloads=snap.workloads.values())
     assert {k: sorted(v) for k, v in ref.pods_by_workload.items()} == {k: sorted(v) for k, v in snap.pods_by_workload.items()}
 
