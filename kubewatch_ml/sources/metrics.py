@@ -30,6 +30,7 @@ MONITORING_NAMESPACES = ("monitoring", "prometheus", "observability", "kube-syst
 KSM_NAMES = ("kube-state-metrics", "kube-prometheus-stack-kube-state-metrics", "prometheus-kube-state-metrics")
 DCGM_NAMES = ("nvidia-dcgm-exporter", "dcgm-exporter")
 EXPORTER_NAMESPACES = MONITORING_NAMESPACES + ("gpu-operator", "nvidia-gpu-operator")
+MAX_KUBELETS = 100  # direct kubelet scraping through the API server beyond this is Prometheus' job
 
 
 class NoMetrics:
@@ -181,6 +182,32 @@ _MATCHER = r'\s*[A-Za-z_][A-Za-z0-9_]*\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*'
 _MATCHERS = re.compile(rf"{_MATCHER}(?:,{_MATCHER})*")
 
 
+def kubelet_endpoint(conn: Any, path: str, timeout: float, limit: int = MAX_KUBELETS) -> Endpoint:
+    """Every Ready node's kubelet `path` (/metrics/probes or /metrics/cadvisor) through the API
+    server's node proxy (RBAC: nodes/proxy), a few nodes at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def get() -> list[bytes]:
+        status, body = _call(conn, "/api/v1/nodes", None, timeout)
+        if status != 200:
+            raise EndpointError(f"HTTP {status} listing nodes")
+        nodes = [n["metadata"]["name"] for n in json.loads(body).get("items") or []
+                 if any(c.get("type") == "Ready" and c.get("status") == "True" for c in n.get("status", {}).get("conditions") or ())]
+        if len(nodes) > limit:
+            raise EndpointError(f"{len(nodes)} nodes: too many kubelets to scrape one by one (limit {limit}); "
+                                "use Prometheus, or --kubelet-url")
+
+        def one(node: str) -> bytes:
+            st, b = _call(conn, f"/api/v1/nodes/{quote(node)}/proxy{path}", None, timeout)
+            if st != 200:
+                hint = " (needs RBAC nodes/proxy)" if st == 403 else " (or pass --kubelet-url)"
+                raise EndpointError(f"HTTP {st} from node {node}{hint}")
+            return b
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="kubelet") as pool:
+            return list(pool.map(one, nodes))
+    return Endpoint(f"kubelets{path} via the API server", get)
+
+
 # --- choosing ----------------------------------------------------------------------------------
 def validate(opts: MetricsOptions) -> None:
     for flag, url in (("--prometheus-url", opts.prometheus_url), ("--kube-state-metrics-url", opts.kube_state_metrics_url),
@@ -255,6 +282,9 @@ def open_metrics(opts: MetricsOptions, conn: Any = None, **tuning: Any):
         bases = [u.rstrip("/") for u in opts.kubelet_urls]
         endpoints["probes"] = http_endpoints([b + "/metrics/probes" for b in bases], t)
         endpoints["cadvisor"] = http_endpoints([b + "/metrics/cadvisor" for b in bases], t)
+    elif conn is not None and endpoints:  # the cluster answered: its kubelets, through the node proxy
+        endpoints["probes"] = kubelet_endpoint(conn, "/metrics/probes", t)
+        endpoints["cadvisor"] = kubelet_endpoint(conn, "/metrics/cadvisor", t)
     if not endpoints:
         return NoMetrics((why_direct + "; " if why_direct else "") + "no exporters found or given "
                          "(--prometheus-url, --kube-state-metrics-url, --dcgm-url, --kubelet-url)")

@@ -18,7 +18,7 @@ from kubewatch_ml.sim.units import parse_quantity
 from kubewatch_ml.sources.kube import connect
 from kubewatch_ml.sources.metrics import NoMetrics, open_metrics
 from kubewatch_ml.sources.prometheus import PrometheusMetrics
-from kubewatch_ml.sources.scrape import ScrapeMetrics
+from kubewatch_ml.sources.scrape import ScrapeMetrics  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +137,55 @@ def test_bad_options_are_one_line_user_errors(opts, message):
     with pytest.raises(UserError, match=message) as e:
         open_metrics(opts, None)
     assert "\n" not in str(e.value)
+
+
+class FakeConn:
+    """A KubeConnection stand-in serving a node list and the node proxy (a real cluster's kubelets),
+    forwarding proxy GETs to the test exporters' kubelet endpoint."""
+
+    def __init__(self, world, kubelet_url: str, proxy_status: int = 200):
+        self.world, self.kubelet_url, self.proxy_status = world, kubelet_url, proxy_status
+        self.paths: list[str] = []
+
+    def request(self, method, path, params=None, timeout=None, **kw):
+        import requests
+        self.paths.append(path)
+        if path == "/api/v1/nodes":
+            items, _ = self.world.store.list("nodes")
+            return 200, json.dumps({"items": items}).encode()
+        if path.startswith("/api/v1/nodes/") and "/proxy/" in path:
+            if self.proxy_status != 200:
+                return self.proxy_status, b'{"kind":"Status","code":%d}' % self.proxy_status
+            r = requests.get(self.kubelet_url + path.split("/proxy", 1)[1], timeout=5)
+            return r.status_code, r.content
+        return 404, b"{}"
+
+
+def test_kubelets_through_the_node_proxy(world, exporters):
+    from kubewatch_ml.sources.metrics import kubelet_endpoint
+    conn = FakeConn(world, exporters.urls["kubelet"])
+    sm = ScrapeMetrics({"probes": kubelet_endpoint(conn, "/metrics/probes", 5),
+                        "cadvisor": kubelet_endpoint(conn, "/metrics/cadvisor", 5)})
+    try:
+        sm.fetch(1000.0)
+        world.tick(10)
+        m = sm.fetch(1010.0)
+        assert m.area("probes").ok and m.area("usage").ok
+        # the 3 Ready nodes were each asked (the NotReady one was not), and their answers merged;
+        # our one fake kubelet serves every pod, so each value arrives 3 times and sums up
+        proxied = {p for p in conn.paths if "/proxy/" in p}
+        assert proxied == {f"/api/v1/nodes/{n}/proxy/metrics/{w}" for n in ("gpu-a-1", "gpu-b-1", "mig-a-2")
+                           for w in ("cadvisor", "probes")}
+        assert m.container_memory[("llm-prod", "trainer-0", "trainer")] == 40 * 2**30  # max over duplicates
+    finally:
+        sm.close()
+    sm = ScrapeMetrics({"probes": kubelet_endpoint(FakeConn(world, exporters.urls["kubelet"], 403), "/metrics/probes", 5)})
+    try:
+        assert "needs RBAC nodes/proxy" in sm.fetch(1.0).area("probes").reason
+    finally:
+        sm.close()
+    sm = ScrapeMetrics({"probes": kubelet_endpoint(conn, "/metrics/probes", 5, limit=2)})
+    try:
+        assert "3 nodes: too many kubelets" in sm.fetch(1.0).area("probes").reason
+    finally:
+        sm.close()
