@@ -19,8 +19,11 @@ class Change:
     detail: str = ""
 
     def line(self) -> str:
+        if self.section == "findings" and self.kind in ("new", "gone"):
+            return f"{self.section}: {self.kind} {(self.after or self.before).upper()} {self.object}: {self.detail}"
         arrow = f"{self.before} -> {self.after}" if (self.before or self.after) else ""
-        return " ".join(p for p in (f"{self.section}:", self.kind, self.object, arrow, self.detail) if p)
+        detail = f"({self.detail})" if self.detail and arrow else self.detail
+        return " ".join(p for p in (f"{self.section}:", self.kind, self.object, arrow, detail) if p)
 
     def to_dict(self) -> dict:
         return {"section": self.section, "kind": self.kind, "object": self.object, "before": self.before,
@@ -67,8 +70,8 @@ def _cluster(a: dict, b: dict) -> list[Change]:
 
 def _nodes(a: list[dict], b: list[dict]) -> list[Change]:
     na, nb = {n["name"]: n for n in a}, {n["name"]: n for n in b}
-    out = [Change("nodes", "removed", f"Node {n}", detail=na[n]["zone"]) for n in sorted(na.keys() - nb.keys())]
-    out += [Change("nodes", "added", f"Node {n}", detail=nb[n]["zone"]) for n in sorted(nb.keys() - na.keys())]
+    out = [Change("nodes", "removed", f"Node {n}", detail=f"zone {na[n]['zone'] or '-'}") for n in sorted(na.keys() - nb.keys())]
+    out += [Change("nodes", "added", f"Node {n}", detail=f"zone {nb[n]['zone'] or '-'}") for n in sorted(nb.keys() - na.keys())]
     for name in sorted(na.keys() & nb.keys()):
         x, y, o = na[name], nb[name], f"Node {name}"
         if x["unschedulable"] != y["unschedulable"]:
@@ -136,7 +139,7 @@ def _quotas(a: dict | None, b: dict | None) -> list[Change]:
         if x["hard"] != y["hard"]:
             out.append(Change("quotas", "hard", f"ResourceQuota {k}", str(x["hard"]), str(y["hard"])))
         if x["used"] != y["used"]:
-            pct = f"{y['percent']:.0f}% of hard ({y['level']})" if y.get("percent") is not None else y["level"]
+            pct = f"{y['percent']:.0f}% of hard, {y['level']}" if y.get("percent") is not None else y["level"]
             out.append(Change("quotas", "usage", f"ResourceQuota {k}", str(x["used"]), str(y["used"]), pct))
     return out
 

@@ -181,13 +181,17 @@ def format_rfc3339(ts: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{dt.microsecond // 1000:03d}" if dt.microsecond else "") + "Z"
 
 
+_FIRST_WORDS = ("first", "start", "begin")
+_LAST_WORDS = ("last", "end", "latest", "now")
+
+
 def parse_at(text: str, first: float, last: float) -> float:
     """A moment in a recording: RFC3339, POSIX seconds, 'first', 'last', '-15m' (before the last
     frame) or '+15m' (after the first frame)."""
     t = text.strip().lower()
-    if t in ("first", "start", "begin"):
+    if t in _FIRST_WORDS:
         return first
-    if t in ("last", "end", "latest", "now"):
+    if t in _LAST_WORDS:
         return last
     if t[:1] in "+-" and _DURATION.match(t[1:]):
         d = parse_duration(t[1:])
@@ -366,6 +370,9 @@ class Recording:
         infos = self.frames()
         if not infos:
             raise UserError(f"{self.path} holds no frames yet")
+        word = text.strip().lower()
+        if word in _FIRST_WORDS or word in _LAST_WORDS:  # by position: frames may share a time
+            return self.load((infos[0] if word in _FIRST_WORDS else infos[-1]).id)
         t = parse_at(text, infos[0].taken_at, infos[-1].taken_at)
         return self.load(self.frame_at(t).id)
 

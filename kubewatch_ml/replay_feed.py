@@ -82,7 +82,16 @@ class ReplayFeed:
 
     def seek_text(self, text: str) -> None:
         """Seek with the `--at` syntax: RFC3339, POSIX seconds, first, last, -15m, +15m."""
-        self.seek(parse_at(text, self._infos[0].taken_at, self._infos[-1].taken_at))
+        word = text.strip().lower()
+        if word in ("first", "start", "begin"):
+            with self._cond:
+                self._move(0)
+        elif word in ("last", "end", "latest", "now"):
+            with self._cond:
+                self._refresh_infos()
+                self._move(len(self._infos) - 1)
+        else:
+            self.seek(parse_at(text, self._infos[0].taken_at, self._infos[-1].taken_at))
 
     def seek_fraction(self, f: float) -> None:
         with self._cond:

@@ -102,13 +102,14 @@ def demo_settings(sim) -> Settings:
 
 
 @contextlib.contextmanager
-def cluster_settings(args, progress: Progress) -> Iterator[tuple[Settings, str]]:
-    """The settings to reach the cluster: the user's, or a demo simulator's for the block's duration."""
+def cluster_settings(args, progress: Progress, clock_running: bool = False) -> Iterator[tuple[Settings, str]]:
+    """The settings to reach the cluster: the user's, or a demo simulator's for the block's duration
+    (its clock running when the command watches it over time, as `record` does)."""
     if getattr(args, "demo", False):
         from ._demo_cluster import demo_cluster
 
         progress("starting the demo cluster…", force=True)
-        with demo_cluster() as sim:
+        with demo_cluster(start_clock=clock_running) as sim:
             yield demo_settings(sim), "demo"
     else:
         yield settings_from_args(args), "live"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from dataclasses import replace
 
 from ..errors import UserError
 from ._headless import Progress, add_source_args, check_output, cluster_settings
@@ -35,7 +36,7 @@ def run(args) -> int:
     old = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if threading.current_thread() is threading.main_thread() else None
     check_output(args.file)  # fail now; the file itself is created once the cluster answers
     try:
-        with cluster_settings(args, progress) as (settings, _source):
+        with cluster_settings(args, progress, clock_running=True) as (settings, _source):
             record_loop(settings, lambda: Recording.create(args.file, retention), args.interval, args.count,
                         args.sync_timeout, progress, stop, no_metrics=args.no_metrics)
     except KeyboardInterrupt:
@@ -74,8 +75,11 @@ def record_loop(settings, open_recording, interval: float, count: int, sync_time
         progress(f"recording every {interval:g} s into {rec.path}; metrics: {metrics.describe()}", force=True)
         next_at = time.monotonic()
         while not stop.is_set():
-            cluster = store.snapshot()
-            m = metrics.fetch(time.time())
+            now = time.time()
+            # the store's snapshot is cached until the next watch event; the watch keeps it current, so
+            # it describes the cluster as of now (frames must carry their own time for seek and diff)
+            cluster = replace(store.snapshot(), taken_at=now)
+            m = metrics.fetch(now)
             rec.append(cluster, m)
             written += 1
             progress(f"frame {written}: {len(cluster.nodes):,} nodes, {len(cluster.pods):,} pods "

@@ -64,6 +64,7 @@ def test_record_then_replay_export_and_diff(sim, tmp_path, capsys):
     with Recording.open(rec) as r:
         infos = r.frames()
         assert len(infos) == 3 and infos[0].nodes == 12
+        assert infos[0].taken_at < infos[1].taken_at < infos[2].taken_at  # each frame carries its own time
         _, metrics = r.load(infos[-1].id)
         assert metrics is not None
     assert main(["snapshot", "--from", str(rec), "--at", "first", "-f", "markdown", "-q"]) == 0

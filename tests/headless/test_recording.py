@@ -103,3 +103,13 @@ def test_parse_at_forms():
     assert parse_at("+90s", T0, T0 + 600) == T0 + 90
     assert parse_at("-10m", T0, T0 + 900) == T0 + 300
     assert parse_at("last", T0, T0 + 900) == T0 + 900
+
+
+def test_first_and_last_are_positions_even_when_frames_share_a_time(tmp_path):
+    with Recording.create(tmp_path / "same.db") as rec:
+        for i in range(3):
+            rec.append(sample_cluster(T0, replicas=2 + i))
+        first, _ = rec.load_at("first")
+        last, _ = rec.load_at("last")
+    assert first.workloads[("Deployment", "team-nlp", "serve")].replicas == 2
+    assert last.workloads[("Deployment", "team-nlp", "serve")].replicas == 4
