@@ -185,8 +185,12 @@ class RecordingFeed:
     def next_frame(self, timeout: float) -> Frame | None:
         frame = self.inner.next_frame(timeout)
         if frame is not None and not self.error:
+            cluster = frame.cluster
+            now = getattr(frame.analysis, "now", 0.0) or 0.0
+            if now > cluster.taken_at:  # a live store's snapshot is cached until a change: the frame's time is `now`
+                cluster = replace(cluster, taken_at=now)
             try:
-                self.recording.append(frame.cluster, frame.metrics)
+                self.recording.append(cluster, frame.metrics)
                 self.frames_written += 1
             except UserError as e:
                 self.error = f"recording stopped: {e}"

@@ -72,6 +72,18 @@ def test_recording_feed_writes_every_frame_it_hands_out(tmp_path):
         assert metrics == sample_metrics(T0 + 1)
 
 
+def test_recorded_frames_carry_the_time_they_were_analysed(tmp_path):
+    # a live store hands out the same cached snapshot until something changes
+    cached = sample_cluster(T0)
+    frames = [StaticFeed.from_snapshot(cached, None, T0 + 5 * i).next_frame(0) for i in range(3)]
+    feed = RecordingFeed(StaticFeed(frames), Recording.create(tmp_path / "r.db"))
+    while feed.next_frame(0.01) is not None:
+        pass
+    feed.close()
+    with Recording.open(tmp_path / "r.db") as rec:
+        assert [fi.taken_at for fi in rec.frames()] == [T0, T0 + 5, T0 + 10]
+
+
 def test_record_flag_wraps_the_dashboard_feed(tmp_path):
     import argparse
 
