@@ -81,3 +81,23 @@ def test_the_console_check_catches_a_bad_page(tmp_path):
     page.write_text(bad)
     _, consoles = render(page, tmp_path / "bad.png")
     assert any("Content Security Policy" in c or "Refused" in c for c in consoles), consoles
+
+
+def test_every_format_handles_an_empty_cluster(tmp_path):
+    import json
+
+    import jsonschema
+
+    from kubewatch_ml.export.json_export import load_schema, render_json
+    from kubewatch_ml.feed import build_frame
+    from kubewatch_ml.snapshot import ClusterSnapshot
+
+    from .conftest import T0
+
+    empty = ClusterSnapshot.build(T0)
+    doc = build_document(build_frame(empty, None, T0).analysis, empty, None)
+    jsonschema.validate(json.loads(render_json(doc)), load_schema())
+    md = render_markdown(doc)
+    assert "No findings." in md or "## Findings" in md
+    page = render_html(doc)
+    assert "<h2>Findings</h2>" in page and "nodes ready" in page
