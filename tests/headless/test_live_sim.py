@@ -137,3 +137,12 @@ def test_no_metrics_reads_only_the_api(sim, capsys):
     assert doc["metrics"]["source"] == "none"
     assert all(v.startswith("unavailable: --no-metrics") for v in doc["metrics"]["areas"].values())
     assert doc["views"]["gpu_nodes"]["rows"] and all(r["util_avg"] is None for r in doc["views"]["gpu_nodes"]["rows"])
+
+
+def test_headless_needs_only_read_access(sim, capsys):
+    """The simulator's viewer identity may only read (as the ClusterRole in deploy/): enough for a snapshot."""
+    assert main(["snapshot", "--kubeconfig", str(sim.kubeconfig_path), "--context", "sim-viewer", "--no-metrics",
+                 "--readonly", "-q"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cluster"]["context"] == "sim-viewer" and doc["cluster"]["nodes"] == 12
+    assert not [k for k, s in doc["cluster"]["kinds"].items() if s["forbidden"] or s["error"]]
