@@ -110,7 +110,7 @@ class ApiServer:
         # fault injection: {"latency": s, "status": {resource or "*": code}, "drop_watches": bool}
         self.faults: dict[str, Any] = {"latency": 0.0, "status": {}, "drop_watches": False}
         self.bookmark_interval = 10.0  # seconds between BOOKMARKs on an idle watch
-        self.watch_coalesce = 0.02  # seconds a woken watch waits for the rest of a burst of writes
+        self.watch_coalesce = 0.0  # seconds a woken watch waits to batch a burst of writes (0: at once, as real)
         self.stats: collections.Counter = collections.Counter()  # "evictions_blocked", "watches", ...
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -119,7 +119,7 @@ class WatchStream:
         return self.pred is None or self.pred(o)
 
     def run(self, write: Callable[[bytes], None], stopping: threading.Event, drop: bool = False,
-            bookmark_interval: float = 10.0, coalesce: float = 0.02) -> None:
+            bookmark_interval: float = 10.0, coalesce: float = 0.0) -> None:
         store, info = self.store, self.info
 
         def emit(type_: str, obj: Obj) -> None:
@@ -175,5 +175,5 @@ class WatchStream:
             if self.bookmarks and time.monotonic() - last_sent >= bookmark_interval:
                 bookmark(max(rv, seen_global))
                 last_sent = time.monotonic()
-            if store.wait_for_change(seen_global, min(left, 1.0, bookmark_interval)) > seen_global:
-                time.sleep(coalesce)  # batch a burst of writes into one pass per watcher
+            if store.wait_for_change(seen_global, min(left, 1.0, bookmark_interval)) > seen_global and coalesce:
+                time.sleep(coalesce)  # optional: batch a burst of writes into one pass per watcher
