@@ -125,7 +125,8 @@ class ScrapeMetrics:
         self.hpa_step = history_seconds / hpa_points
         self.hpa_points = hpa_points
         self.memory = AreaMemory(stale_after)
-        self.label = label or "direct scrape: " + (", ".join(endpoints) or "nothing")
+        self.label = label or "direct scrape: " + (", ".join(endpoints) or "nothing")  # describe(): where from
+        self.source = "direct scrape: " + (", ".join(endpoints) or "nothing")  # MetricsSnapshot.source: short
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scrape")
         # history
         self._cpu: dict[tuple, tuple[float, float, float | None, float | None]] = {}  # key -> (t, v, prev_t, prev_v)
@@ -146,7 +147,7 @@ class ScrapeMetrics:
             return self._fetch(now)
         except Exception as e:  # noqa: BLE001 - the last line of defence for the UI's worker
             reason = f"metrics fetch failed: {type(e).__name__}: {str(e)[:120]}"
-            return assemble(now, self.label, {a: self.memory.failed(a, reason, now) for a in AREAS})
+            return assemble(now, self.source, {a: self.memory.failed(a, reason, now) for a in AREAS})
 
     def _fetch(self, now: float) -> MetricsSnapshot:
         futures = {name: self._pool.submit(ep.get) for name, ep in self.endpoints.items()}
@@ -173,7 +174,7 @@ class ScrapeMetrics:
             else:
                 rows, ranges, note = self._evaluate(area, parsed[exp], now)
                 results[area] = self.memory.succeeded(area, BUILDERS[area](rows, ranges), now, note)
-        return assemble(now, self.label, results)
+        return assemble(now, self.source, results)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
