@@ -155,7 +155,7 @@ class PrometheusFaultProxy:
                 up = proxy.upstream
                 conn = http.client.HTTPConnection(up.hostname, up.port or 80, timeout=30)
                 try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "accept-encoding")}
                     conn.request(self.command, up.path + self.path, body=body, headers=headers)
                     r = conn.getresponse()
                     data = r.read()
