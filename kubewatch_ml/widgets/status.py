@@ -42,9 +42,9 @@ def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Pal
     ms = status.metrics_state or "…"
     t.append("metrics ", style=pal.dim)
     t.append("● ", style=pal.severity({"ok": "ok", "partial": "warning", "stale": "warning", "unavailable": "critical"}.get(ms, "info")))
+    if status.metrics_state and status.metrics_state != "ok":  # before the source: a long URL must not hide it
+        t.append(f"[{status.metrics_state}] ", style=pal.warning)
     t.append(clean(status.metrics_source) or ms)
-    if status.metrics_state and status.metrics_state != "ok":
-        t.append(f" [{status.metrics_state}]", style=pal.warning)
     if taken_at is not None:
         age = max(0.0, now - taken_at)
         t.append(" │ ", style=pal.dim)
