@@ -11,10 +11,13 @@ import gc
 import time
 from typing import Callable
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 
 from .config import Config
+from .errors import UserError
 from .feed import Feed, ObjectRef
 from .screens.help import HelpScreen
 from .screens.main import MainScreen, VIEW_IDS
@@ -29,6 +32,19 @@ except ImportError:  # pragma: no cover - depends on what is installed
 
     class ActionKeys:  # type: ignore[no-redef]
         pass
+
+
+class ContextOpened(Message):
+    def __init__(self, feed: Feed, settings: Settings) -> None:
+        super().__init__()
+        self.feed = feed
+        self.settings = settings
+
+
+class ContextFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
 
 
 VIEW_BINDINGS = [
@@ -89,7 +105,7 @@ class KubewatchApp(ActionKeys, App[int]):
         try:
             self.theme = self.config.textual_theme
         except Exception:
-            self.notify(f"unknown theme {self.config.theme!r}; using dark", severity="warning")
+            self.notify(f"unknown theme {self.config.theme!r}; using dark", severity="warning", markup=False)
             self.theme = "textual-dark"
         self.palette = Palette.from_theme(self.current_theme)
         if self.keymap:
@@ -151,7 +167,47 @@ class KubewatchApp(ActionKeys, App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    # ------------------------------------------------------------------ other contexts
+    @property
+    def can_switch_context(self) -> bool:
+        """Only a live feed (a kubeconfig connection) can move to another context."""
+        return getattr(self.feed, "conn", None) is not None
+
+    def switch_context(self, context: str) -> None:
+        self.notify(f"connecting to {context}…", timeout=3, markup=False)
+        self._open_context(context)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="context", description="connect to another context")
+    def _open_context(self, context: str) -> None:
+        from dataclasses import replace
+
+        from . import feed as feed_mod
+
+        settings = replace(self.settings, kube=replace(self.settings.kube, context=context, readonly=self.settings.kube.readonly))
+        try:
+            new = feed_mod.open_live_feed(settings, clock=self.clock, readonly_contexts=self.config.readonly_for)
+        except UserError as e:  # one line, the current context stays
+            self.post_message(ContextFailed(str(e)))
+            return
+        self.post_message(ContextOpened(new, settings))
+
+    def on_context_opened(self, message: "ContextOpened") -> None:
+        if self.main_screen is None:
+            message.feed.close()
+            return
+        self.settings = message.settings
+        self.feed = message.feed
+        old = self.main_screen.switch_feed(message.feed)
+        self._close_feed(old)
+
+    def on_context_failed(self, message: "ContextFailed") -> None:
+        self.notify(message.error, severity="error", timeout=8, markup=False)
+
+    @work(thread=True, exit_on_error=False, group="close", description="close the previous feed")
+    def _close_feed(self, feed: Feed) -> None:
+        feed.close()
+
     def jump(self, view_id: str, key: str | None = None, filter: str | None = None) -> None:
         if self.main_screen is not None:
             if not self.main_screen.jump(view_id, key, filter) and key:
-                self.notify(f"{key} is not in this view", severity="warning")
+                self.notify(f"{key} is not in this view", severity="warning", markup=False)

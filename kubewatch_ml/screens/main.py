@@ -128,6 +128,20 @@ class MainScreen(Screen):
         if message.prepared is self.latest and message.view_id == self.active:
             self.render_active()
 
+    def switch_feed(self, feed: Feed) -> Feed:
+        """Show another feed (another context): back to the loading screen until its first frame.
+        Returns the old feed, for the caller to close off the UI thread."""
+        old, self.feed = self.feed, feed
+        self.latest = None
+        self.feed_error = ""
+        self.query_one(ContentSwitcher).current = "loading"
+        if self._progress_timer is not None:
+            self._progress_timer.stop()
+        self._progress_timer = self.set_interval(0.25, self._poll_progress)
+        self._poll_progress()
+        self.pull_frames()  # exclusive: replaces the loop on the old feed
+        return old
+
     def on_frame_ready(self, message: FrameReady) -> None:
         first = self.latest is None
         self.latest = message.prepared

@@ -85,4 +85,35 @@ class WorkloadsProvider(_FrameProvider):
         return out
 
 
-PROVIDERS = (ViewsProvider, NamespacesProvider, NodesProvider, WorkloadsProvider)
+class ContextsProvider(Provider):
+    """The kubeconfig's contexts (live clusters only): reconnects the dashboard to the one chosen."""
+
+    def _contexts(self) -> list[str]:
+        if not getattr(self.app, "can_switch_context", False):
+            return []
+        try:
+            from kubernetes import config as kube_config
+
+            contexts, _active = kube_config.list_kube_config_contexts(config_file=self.app.settings.kube.kubeconfig)
+        except Exception:  # no kubeconfig (in-cluster) or unreadable: nothing to offer
+            return []
+        current = getattr(getattr(self.app.feed, "conn", None), "info", None)
+        current = getattr(current, "context", "")
+        return [c["name"] for c in contexts if c.get("name") and c["name"] != current]
+
+    async def discover(self) -> Hits:
+        for name in self._contexts():
+            text = f"context {clean(name)}"
+            yield DiscoveryHit(Content(text), partial(self.app.switch_context, name), text=text, help="reconnect to this context")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name in self._contexts():
+            text = f"context {clean(name)}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, _display(matcher, text), partial(self.app.switch_context, name), text=text,
+                          help="reconnect to this context")
+
+
+PROVIDERS = (ViewsProvider, NamespacesProvider, NodesProvider, WorkloadsProvider, ContextsProvider)

@@ -288,3 +288,42 @@ async def test_digits_typed_in_the_filter_stay_in_the_filter():
         assert app.active_view == "gpus"
         assert panel(app, "gpus").table.filter == "a100"
         assert {r.key for r in panel(app, "gpus").table.visible_rows} == {"gpu-a100-1", "gpu-a100-2"}
+
+
+async def test_switching_context_reconnects_and_closes_the_old_feed(monkeypatch):
+    """The palette's context provider calls app.switch_context; here the new connection is a static
+    feed of the same scenario under another context name."""
+    import kubewatch_ml.feed as feed_mod
+    from kubewatch_ml.feed import StaticFeed, build_frame
+    from kubewatch_ml.snapshot import ClusterInfo, ClusterSnapshot
+
+    from .scenario import build_cluster, build_metrics
+
+    c = build_cluster()
+    other = ClusterSnapshot.build(NOW, cluster=ClusterInfo(context="prod-eu", server="https://prod"),
+                                  nodes=c.nodes.values(), pods=c.pods.values(), namespaces=c.namespaces.values())
+    opened = []
+
+    def fake_open(settings, clock=None, readonly_contexts=None):
+        if settings.kube.context == "nope":
+            from kubewatch_ml.errors import ConnectError
+            raise ConnectError("context 'nope' not found in the kubeconfig")
+        opened.append(settings.kube.context)
+        return StaticFeed([build_frame(other, build_metrics(), NOW)])
+
+    monkeypatch.setattr(feed_mod, "open_live_feed", fake_open)
+    app = make_app()
+    first_feed = app.feed
+    notes = []
+    notify = app.notify
+    app.notify = lambda message, **kw: (notes.append((message, kw.get("severity"))), notify(message, **kw))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        assert "ctx ml-staging" in screen_text(app)
+        app.switch_context("nope")
+        await until(pilot, lambda: ("context 'nope' not found in the kubeconfig", "error") in notes)
+        assert "ctx ml-staging" in screen_text(app)  # a failed switch keeps the current context
+        app.switch_context("prod-eu")
+        await until(pilot, lambda: "ctx prod-eu" in screen_text(app) and app.main_screen.latest is not None)
+        assert opened == ["prod-eu"] and app.feed is not first_feed
+        await until(pilot, lambda: first_feed._closed.is_set())  # the old feed was closed
