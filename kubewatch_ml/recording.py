@@ -131,15 +131,33 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 
 @dataclass(frozen=True)
 class Retention:
-    """Keep at most `max_frames` frames and none older than `max_age` seconds before the newest."""
+    """Keep at most `max_frames` frames, none older than `max_age` seconds before the newest, and
+    at most `max_bytes` of compressed frames (the newest frame is always kept)."""
 
     max_frames: int | None = 1000
     max_age: float | None = None
+    max_bytes: int | None = 2 * 10**9  # one 150k-pod frame is ~5 MB compressed: 1000 of them would be 5 GB
 
     def describe(self) -> str:
+        parts = []
+        if self.max_frames is not None:
+            parts.append(f"{self.max_frames} frames")
         if self.max_age is not None:
-            return f"last {format_duration(self.max_age)}"
-        return f"last {self.max_frames} frames" if self.max_frames else "unbounded"
+            parts.append(format_duration(self.max_age))
+        if self.max_bytes is not None:
+            parts.append(format_size(self.max_bytes))
+        return "last " + ", ".join(parts) if parts else "unbounded"
+
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(k|m|g|t)i?b$")
+_SIZE_UNITS = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+def format_size(n: int) -> str:
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            return f"{n / size:g}{unit}"
+    return f"{n}B"
 
 
 def parse_duration(text: str) -> float:
@@ -157,13 +175,31 @@ def format_duration(seconds: float) -> str:
 
 
 def parse_retention(text: str) -> Retention:
-    """'500' keeps 500 frames; '24h' keeps a day of frames."""
-    t = text.strip()
-    if t.isdigit():
-        if int(t) < 1:
-            raise UserError("retention must keep at least 1 frame")
-        return Retention(max_frames=int(t), max_age=None)
-    return Retention(max_frames=None, max_age=parse_duration(t))
+    """Comma-separated limits, all applied: '500' frames, '24h' of frames, '2GB' of frames;
+    e.g. '24h,1GB'. Limits not given are off, except that a size limit of 2 GB always applies
+    unless a size is given."""
+    frames: int | None = None
+    age: float | None = None
+    size: int | None = Retention().max_bytes
+    parts = [x.strip().lower() for x in text.split(",") if x.strip()]
+    if not parts:
+        raise UserError("empty --retention: use N frames, a duration (24h) or a size (2GB), comma-separated")
+    for t in parts:
+        m = _SIZE.match(t)
+        if t.isdigit():
+            if int(t) < 1:
+                raise UserError("retention must keep at least 1 frame")
+            frames = int(t)
+        elif m:
+            size = int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
+            if size < 10**6:
+                raise UserError(f"retention size {t} is too small: at least 1MB")
+        else:
+            try:
+                age = parse_duration(t)
+            except UserError:
+                raise UserError(f"bad retention '{t}': use N frames, a duration (90m, 24h, 7d) or a size (500MB, 2GB)") from None
+    return Retention(max_frames=frames, max_age=age, max_bytes=size)
 
 
 def parse_rfc3339(text: str) -> float:
@@ -328,6 +364,18 @@ class Recording:
                 "DELETE FROM frames WHERE id NOT IN (SELECT id FROM frames ORDER BY taken_at DESC, id DESC LIMIT ?)",
                 (r.max_frames,),
             ).rowcount
+        if r.max_bytes is not None:
+            # newest first, keep while the running total fits (always the newest frame)
+            rows = self._db.execute(
+                "SELECT id, length(cluster) + ifnull(length(metrics), 0) FROM frames ORDER BY taken_at DESC, id DESC"
+            ).fetchall()
+            total, drop = 0, []
+            for i, (fid, size) in enumerate(rows):
+                total += size
+                if total > r.max_bytes and i > 0:
+                    drop.append((fid,))
+            if drop:
+                n += self._db.executemany("DELETE FROM frames WHERE id = ?", drop).rowcount
         return n
 
     # reading

@@ -216,8 +216,9 @@ def add_record_args(group) -> None:
     """--record FILE / --record-retention for the dashboard commands (tui, demo)."""
     group.add_argument("--record", metavar="FILE",
                        help="also record every refresh into FILE (replay: kubewatch-ml replay FILE)")
-    group.add_argument("--record-retention", default="1000", metavar="N|DURATION",
-                       help="with --record: keep the last N frames (default 1000) or e.g. 24h")
+    group.add_argument("--record-retention", default="1000", metavar="LIMITS",
+                       help="with --record: N frames, a duration (24h) and/or a size (500MB), comma-separated "
+                            "(default 1000 frames, 2GB cap)")
 
 
 def record_if_asked(feed: Feed, args) -> Feed:

@@ -15,8 +15,9 @@ from ._headless import Progress, add_source_args, check_output, cluster_settings
 def add_arguments(p) -> None:
     p.add_argument("file", metavar="FILE", help="the recording (created if missing, appended otherwise)")
     p.add_argument("--interval", type=float, default=30.0, metavar="SECONDS", help="between frames (default 30)")
-    p.add_argument("--retention", default="1000", metavar="N|DURATION",
-                   help="keep the last N frames (default 1000) or a duration such as 24h or 7d")
+    p.add_argument("--retention", default="1000", metavar="LIMITS",
+                   help="comma-separated: N frames, a duration (24h, 7d) and/or a size (500MB); default 1000 "
+                        "frames; a 2GB size cap applies unless a size is given")
     p.add_argument("--count", type=int, default=0, metavar="N", help="stop after N frames (default: until interrupted)")
     p.add_argument("--sync-timeout", type=float, default=600.0, metavar="SECONDS",
                    help="how long to wait for the initial lists (default 600)")

@@ -59,7 +59,7 @@ def test_progress_goes_to_stderr_not_stdout(rec, capsys):
     (["triage", "--kubeconfig", "/nonexistent/kubeconfig"], 3, "kubeconfig"),
     (["diff", "/nonexistent-a.json", "/nonexistent-b.json"], 2, "no such file"),
     (["record", "/nonexistent-dir/r.db"], 4, "does not exist"),
-    (["record", "r.db", "--retention", "forever"], 2, "bad duration"),
+    (["record", "r.db", "--retention", "forever"], 2, "bad retention"),
 ])
 def test_bad_input_is_one_line_and_a_documented_code(argv, code, message, capsys):
     assert main(argv) == code

@@ -58,6 +58,30 @@ def test_retention_by_count_and_by_age(tmp_path):
         assert [f.taken_at for f in rec.frames()] == [T0 + 180, T0 + 240, T0 + 300]
 
 
+def test_retention_by_size_keeps_the_newest_frames(tmp_path):
+    with Recording.create(tmp_path / "s.db", Retention(max_frames=None, max_bytes=1)) as rec:
+        for i in range(4):
+            rec.append(sample_cluster(T0 + i))
+        assert [f.taken_at for f in rec.frames()] == [T0 + 3]  # the newest always stays
+    one = len(encode_cluster(sample_cluster(T0)))
+    with Recording.create(tmp_path / "s2.db", Retention(max_frames=None, max_bytes=int(one * 2.5))) as rec:
+        for i in range(5):
+            rec.append(sample_cluster(T0 + i))
+        assert [f.taken_at for f in rec.frames()] == [T0 + 3, T0 + 4]
+
+
+def test_parse_retention_combinations():
+    r = parse_retention("24h,500MB")
+    assert (r.max_frames, r.max_age, r.max_bytes) == (None, 86400, 500 * 10**6)
+    r = parse_retention("100")
+    assert (r.max_frames, r.max_age, r.max_bytes) == (100, None, 2 * 10**9)  # the size cap stays on
+    assert parse_retention("7d,2GB,10").describe() == "last 10 frames, 1w, 2GB"
+    with pytest.raises(UserError, match="too small"):
+        parse_retention("10kB")
+    with pytest.raises(UserError, match="bad retention"):
+        parse_retention("24h,lots")
+
+
 def test_file_stays_bounded_under_retention(tmp_path):
     def record(path, retention):
         with Recording.create(path, retention) as rec:
@@ -91,7 +115,7 @@ def test_bad_inputs_are_one_line_user_errors(tmp_path):
     with pytest.raises(UserError) as e:
         Recording.create(tmp_path / "nodir" / "r.db")
     assert e.value.exit_code == 4
-    with pytest.raises(UserError, match="bad duration"):
+    with pytest.raises(UserError, match="bad retention"):
         parse_retention("5 parsecs")
     with pytest.raises(UserError, match="bad time"):
         parse_at("yesterday-ish", T0, T0 + 10)
