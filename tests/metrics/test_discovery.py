@@ -189,3 +189,30 @@ def test_kubelets_through_the_node_proxy(world, exporters):
         assert "3 nodes: too many kubelets" in sm.fetch(1.0).area("probes").reason
     finally:
         sm.close()
+
+
+def test_real_prometheus_sees_the_sims_hpas_change(sim, conn, tmp_path):
+    """Issue 2's acceptance: a real Prometheus scrapes every exporter of the simulated cluster with
+    up == 1 and sees the HPA replica series change as the simulated clock advances. (Last in this
+    module: it moves the shared simulator's clock.)"""
+    prom = PrometheusServer(sim.exporter_urls, tmp_path, scrape_interval=1, binary=need_prometheus()).start()
+    try:
+        assert prom.wait_for_targets(30)
+        assert {r["metric"]["job"]: r["value"][1] for r in prom.query("up")} == {
+            "kube-state-metrics": "1", "dcgm-exporter": "1", "kubelet": "1", "cadvisor": "1"}
+        t0 = time.time()
+        for _ in range(4):  # 40 simulated minutes of load curves, a scrape after each 10
+            sim.advance(600)
+            time.sleep(1.5)
+        changed = prom.query(f"changes(kube_horizontalpodautoscaler_status_current_replicas[{int(time.time() - t0) + 5}s]) > 0")
+        assert len(changed) >= 3, changed
+        # and what Prometheus holds now is what the API says now (the clock is stopped again)
+        def agree():
+            api = {(h["metadata"]["namespace"], h["metadata"]["name"]): h["status"].get("currentReplicas", 0)
+                   for h in conn.get_json("/apis/autoscaling/v2/horizontalpodautoscalers")["items"]}
+            prom_now = {(r["metric"]["namespace"], r["metric"]["horizontalpodautoscaler"]): float(r["value"][1])
+                        for r in prom.query("kube_horizontalpodautoscaler_status_current_replicas")}
+            return api == prom_now
+        assert wait_until(agree, 10)
+    finally:
+        prom.stop()
