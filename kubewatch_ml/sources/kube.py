@@ -472,6 +472,10 @@ def connect(opts: KubeOptions) -> KubeConnection:
             raise ConnectError(f"{host} answered /version with something that is not JSON: is this a Kubernetes API server?") from None
     elif r.status == 403:
         version = ""  # /version is usually public; a 403 still proves the server and the credentials work
+    elif r.status == 429 or 500 <= r.status <= 599:
+        conn.close()
+        why = "overloaded (429 Too Many Requests)" if r.status == 429 else f"failing (HTTP {r.status})"
+        raise ConnectError(f"{host} is {why}: the API server is unhealthy; retry later")
     else:
         conn.close()
         raise ConnectError(f"{host} answered /version with HTTP {r.status}: is this a Kubernetes API server?")
