@@ -67,6 +67,14 @@ class Progress:
             self._last = now
         self.stream.flush()
 
+    def warn(self, message: str) -> None:
+        """A one-line warning: shown even with --quiet (the output is incomplete or stale)."""
+        if self.tty and self._pending:
+            self.stream.write("\r\x1b[2K")
+            self._pending = False
+        self.stream.write(f"kubewatch-ml: warning: {' '.join(message.split())[:300]}\n")
+        self.stream.flush()
+
     def kinds(self, *args) -> None:
         """on_progress callback of the data layer, (kind, KindState), called from its list threads."""
         for a in args:
@@ -166,6 +174,11 @@ def read_live(settings: Settings, progress: Progress, use_metrics: bool = True):
 
         progress(f"connected to {conn.info.server} ({conn.info.context or 'in-cluster'})", force=True)
         cluster = load_snapshot(conn, namespace=settings.kube.namespace, on_progress=progress.kinds)
+        failed = sorted((k, s.error) for k, s in cluster.kinds.items()
+                        if s.error and not s.forbidden and not s.complete and "(404)" not in s.error)
+        if failed:  # the output would otherwise show e.g. "0 pods" as if that were true
+            progress.warn(f"could not list {', '.join(k for k, _ in failed)} ({failed[0][1]}); "
+                          "the output lacks them (JSON: kinds.<kind>.error)")
         progress(f"listed {len(cluster.nodes):,} nodes, {len(cluster.pods):,} pods; fetching metrics…", force=True)
         if use_metrics:
             metrics_src = open_metrics(settings.metrics, conn)
@@ -177,6 +190,10 @@ def read_live(settings: Settings, progress: Progress, use_metrics: bool = True):
             metrics = metrics_src.fetch(cluster.taken_at or time.time())
         finally:
             metrics_src.close()
+        if use_metrics and metrics is not None:
+            bad = sorted((a, st.reason) for a, st in metrics.areas.items() if not st.ok or st.stale)
+            if bad and not str(getattr(metrics, "source", "")).startswith("none"):  # none: no source at all
+                progress.warn(f"metrics unavailable for {', '.join(a for a, _ in bad)}: {bad[0][1]}")
     finally:
         close = getattr(conn, "close", None)
         if close:
