@@ -224,7 +224,7 @@ class ApiServer:
             self._route(h, method, path, params, body, identity, parsed.query)
         except ApiError as e:
             self._status(h, e)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):  # the client gave up (its timeout)
             h.close_connection = True
         except Exception as e:  # a bug must answer 500 like a real server, not kill the connection
             log.exception("sim apiserver: %s %s", method, h.path)
