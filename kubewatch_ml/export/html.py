@@ -22,6 +22,7 @@ position:sticky;top:0;background:var(--bg)}tr:hover td{background:#151b22}
 .sev{display:inline-block;white-space:nowrap;border-radius:3px;padding:0 6px;font-size:12px;font-weight:700;color:#0f1419}
 .sev-critical{background:var(--crit)}.sev-warning{background:var(--warn)}.sev-info{background:var(--info)}
 .note{color:var(--warn);font-style:italic}.more{color:var(--dim);font-style:italic}svg{vertical-align:middle}
+.toc{margin:8px 0 0}.toc a{color:var(--info);text-decoration:none}.toc a:hover{text-decoration:underline}
 .findings td:nth-child(3){white-space:nowrap}code{font-family:"DejaVu Sans Mono",monospace;font-size:12px}
 @media print{body{background:#fff;color:#000}th{background:#fff}}
 """
@@ -110,7 +111,9 @@ def render_html(doc: dict, max_rows: int = 200) -> str:
     degraded = [(a, st) for a, st in doc["metrics"]["areas"].items() if st != "ok"]
     if degraded:
         parts.append('<p class="note">' + escape(" · ".join(f"{a}: {st}" for a, st in degraded)) + "</p>")
-    parts.append("<h2>Findings</h2>")
+    nav = [("findings", f"Findings ({len(doc['findings'])})")] + [(v, VIEW_TITLES[v]) for v in doc["views"]]
+    parts.append('<nav class="toc">' + " · ".join(f'<a href="#{v}">{escape(t)}</a>' for v, t in nav) + "</nav>")
+    parts.append('<h2 id="findings">Findings</h2>')
     if doc["findings"]:
         parts.append("<table class='findings'><thead><tr><th>#</th><th>Severity</th><th>ID</th><th>Object</th><th>Summary</th>"
                      "<th>Action</th><th>Alert</th></tr></thead><tbody>")

@@ -35,5 +35,6 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def external_refs(html: str) -> list[str]:
-    """Anything that would make the browser fetch: src/href attributes, CSS url(), @import."""
-    return re.findall(r"""(?:\bsrc\s*=|\bhref\s*=|url\(|@import)""", html, flags=re.I)
+    """Anything that would make the browser fetch: src attributes, links other than in-page anchors,
+    CSS url(), @import."""
+    return re.findall(r"""(?:\bsrc\s*=|\bhref\s*=\s*(?!["']?#)|url\(|@import)""", html, flags=re.I)
