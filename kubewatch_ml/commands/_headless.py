@@ -191,7 +191,8 @@ def read_live(settings: Settings, progress: Progress, use_metrics: bool = True):
         finally:
             metrics_src.close()
         if use_metrics and metrics is not None:
-            bad = sorted((a, st.reason) for a, st in metrics.areas.items() if not st.ok or st.stale)
+            bad = sorted((a, st.reason) for a, st in metrics.areas.items()  # "no ... found": not set up, not a fault
+                         if (not st.ok or st.stale) and not st.reason.startswith("no "))
             if bad and not str(getattr(metrics, "source", "")).startswith("none"):  # none: no source at all
                 progress.warn(f"metrics unavailable for {', '.join(a for a, _ in bad)}: {bad[0][1]}")
     finally:
