@@ -7,6 +7,7 @@ ApiErrors turned into real Status objects, so kubectl and client libraries print
 """
 from __future__ import annotations
 
+import atexit
 import collections
 import http.server
 import logging
@@ -100,7 +101,6 @@ class ApiServer:
         self.store = store
         self.host, self.port, self.tls = host, port, tls
         self.tokens = dict(tokens or {})
-        self._own_workdir = workdir is None  # a temporary one for the TLS files, removed on stop
         self.workdir = str(workdir) if workdir else ""
         self.version = version
         self.ca_file: str | None = None
@@ -133,6 +133,7 @@ class ApiServer:
             from .kubeconfig import make_tls_files
             if not self.workdir:
                 self.workdir = tempfile.mkdtemp(prefix="kubewatch-sim-")
+                atexit.register(shutil.rmtree, self.workdir, True)  # kept across restarts: same CA
             if self._tls_files is None or not all(os.path.exists(f) for f in self._tls_files):
                 self._tls_files = make_tls_files(self.workdir)
             self.ca_file, cert, key = self._tls_files
@@ -168,9 +169,6 @@ class ApiServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        if self._own_workdir and self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = ""
 
     def __enter__(self) -> "ApiServer":
         return self.start()
