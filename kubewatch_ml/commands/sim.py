@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve the API over HTTPS with a throw-away CA (default; kubectl sends tokens only over TLS)")
     parser.add_argument("--faults", metavar="SPEC", default="",
                         help="inject faults from the start, e.g. api-500=pods,exporter-malformed=dcgm "
-                             "(api-restart[=S], api-gone, api-drop-watches, api-slow=S, api-500|503|504|429[=RES+RES], "
+                             "(api-restart[=S], api-gone, api-drop-watches, api-slow=S, api-slow-writes=S, api-500|503|504|429[=RES+RES], "
                              "api-forbid=RES+RES, exporter-malformed|down|500[=E+E], exporter-slow=S); "
                              "switch at run time with PUT /_sim/faults?spec=SPEC, clear with DELETE (admin token)")
     parser.add_argument("--kubeconfig-out", metavar="PATH", default=None,

@@ -9,6 +9,7 @@ over HTTP (`PUT /_sim/faults?spec=SPEC`, admin token; `DELETE /_sim/faults` clea
     api-gone               one-shot: history compacted and open watches cut, so clients get 410 and relist
     api-drop-watches       every watch is closed right after its first batch
     api-slow=S             every API request answers S seconds late
+    api-slow-writes=S      a stored write is answered S seconds late (a client timing out cannot know it landed)
     api-500[=RES+RES]      500 on those resources (default every resource); also api-503, api-504
     api-429[=RES+RES]      429 with Retry-After: 1
     api-forbid=RES+RES     403 on those resources (as a role without them)
@@ -86,7 +87,7 @@ def parse_spec(spec: str) -> list[tuple[str, Any]]:
             if value:
                 raise FaultSpecError(f"fault {name!r} takes no value")
             out.append((name, None))
-        elif name in ("api-slow", "exporter-slow", "prometheus-slow"):
+        elif name in ("api-slow", "api-slow-writes", "exporter-slow", "prometheus-slow"):
             out.append((name, _seconds(name, value, None)))
         elif name in API_STATUS:
             out.append((name, _names(name, value, required=name == "api-forbid") or ["*"]))
@@ -214,6 +215,17 @@ class FaultController:
         self.gones = 0
         self._lock = threading.Lock()
         self._restarting: threading.Thread | None = None
+        self.write_delay = 0.0  # api-slow-writes
+        if api is not None:  # runs after a write is stored, before it is answered
+            before = api.on_write
+
+            def after_write(resource: str, verb: str, obj: Any) -> None:
+                if before is not None:
+                    before(resource, verb, obj)
+                if self.write_delay:
+                    time.sleep(self.write_delay)
+
+            api.on_write = after_write
 
     # --- the spec -------------------------------------------------------------------------------
     def apply(self, spec: str) -> dict:
@@ -250,6 +262,8 @@ class FaultController:
             self.api.faults = {**self.api.faults, "drop_watches": True}
         elif name == "api-slow":
             self.api.faults = {**self.api.faults, "latency": arg}
+        elif name == "api-slow-writes":
+            self.write_delay = arg
         elif name in API_STATUS:
             status = dict(self.api.faults.get("status") or {})
             status.update({res: API_STATUS[name] for res in arg})
@@ -276,6 +290,7 @@ class FaultController:
 
     def _clear_locked(self) -> None:
         self.active = []
+        self.write_delay = 0.0
         if self.api is not None:
             self.api.faults = {**self.api.faults, "latency": 0.0, "status": {}, "drop_watches": False}
         if self.exporters is not None:
