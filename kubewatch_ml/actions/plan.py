@@ -201,7 +201,11 @@ def execute(conn: Any, plan: ActionPlan) -> ActionResult:
                                content_type=w.content_type)
         except UserError as e:  # ReadOnlyError (nothing sent) -> refused; ConnectError -> error
             outcome = getattr(e, "outcome", None) or ("refused" if isinstance(e, ReadOnlyError) else "error")
-            return ActionResult(outcome, str(e), tuple(applied))
+            msg = str(e)
+            if outcome == "error" and "timed out" in msg:  # sent, no answer: it may have landed
+                msg = (f"{w.target}: no answer in time ({msg}); the change may have been applied: "
+                       f"check the object before trying again")
+            return ActionResult(outcome, msg, tuple(applied))
         if status == 409:
             msg = f"{w.target} was changed by someone else since the plan (409): re-read, check the new diff and confirm again"
         elif status == 404:
