@@ -285,8 +285,7 @@ class ClusterStore:
         except Exception as e:
             status = getattr(e, "status", None)
             if status == 403:
-                self._set_state(kind, forbidden=True, complete=False,
-                                error=f"forbidden: {getattr(e, 'message', '') or 'no list permission'}"[:300], settle=True)
+                self._forbid(kind, getattr(e, "message", "") or "no list permission")
                 raise _Settled() from None
             if status == 404:
                 self._set_state(kind, complete=False, error="not served by this cluster (404)", settle=True)
@@ -304,6 +303,13 @@ class ClusterStore:
         self._set_state(kind, listed=n, total=n, pages=pages[0], complete=True, forbidden=False, error="",
                         synced_at=time.time(), settle=True)
 
+    def _forbid(self, kind: str, message: str) -> None:
+        with self._lock:  # what we may no longer read must not look current
+            if self._records[kind]:
+                self._replace_all(kind, [])
+                self._mark_changed(kind)
+        self._set_state(kind, forbidden=True, complete=False, error=f"forbidden: {message}"[:300], settle=True)
+
     def _watch(self, kind: str) -> None:
         codec = CODECS[kind]
         path = codec.path(self.namespace if codec.namespaced else None)
@@ -313,7 +319,7 @@ class ClusterStore:
         if resp.status == 410:
             raise _Relist()
         if resp.status == 403:
-            self._set_state(kind, forbidden=True, error="forbidden: no watch permission", settle=True)
+            self._forbid(kind, api_error(resp.status, resp.body).message or "no watch permission")
             raise _Settled()
         if not 200 <= resp.status < 300:
             raise KindLoadError(str(api_error(resp.status, resp.body)))
@@ -363,6 +369,7 @@ class ClusterStore:
             self._dirty.add("_kinds")
             self._version += 1
             self._synced.notify_all()
+        self._changed.set()  # readers learn about progress, errors and forbidden kinds too (coalesced)
         if self.on_progress is not None:
             try:
                 self.on_progress(kind, st)

@@ -27,6 +27,14 @@ def _wait(pred, timeout=20.0):
     return False
 
 
+def _equal(live, fresh) -> bool:
+    try:
+        _same(live, fresh)
+        return True
+    except AssertionError:
+        return False
+
+
 def _same(live, fresh):
     assert dict(live.pods) == dict(fresh.pods)
     assert dict(live.nodes) == dict(fresh.nodes)
@@ -91,7 +99,7 @@ def test_watch_follows_dynamics_and_matches_fresh_list(sim):
         stop.set()
         assert store.applied_events > before
         fresh = load_snapshot(conn)
-        assert _wait(lambda: dict(store.snapshot().pods) == dict(fresh.pods))
+        assert _wait(lambda: _equal(store.snapshot(), fresh))  # every kind's watch caught up
         _same(store.snapshot(), fresh)
     finally:
         store.stop()
@@ -127,7 +135,7 @@ def test_running_clock_churn(tmp_path):
             s._stop.set()  # freeze the clock (no public pause), then compare with a fresh list
             time.sleep(0.5)
             fresh = load_snapshot(conn, kinds=store.kinds)
-            assert _wait(lambda: dict(store.snapshot().pods) == dict(fresh.pods))
+            assert _wait(lambda: _equal(store.snapshot(), fresh))
             _same(store.snapshot(), fresh)
         finally:
             store.stop()

@@ -188,3 +188,19 @@ def test_churn_equals_fresh_list(conn, fake_api):
     finally:
         stop.set()
         store.stop()
+
+
+def test_losing_permission_clears_the_kind_and_notifies(conn, fake_api):
+    _seed(fake_api, 5)
+    calls = []
+    store = ClusterStore(conn, kinds=("pods",), on_change=lambda: calls.append(1), watch_timeout=1).start()
+    try:
+        assert store.wait_synced(10) and len(store.snapshot().pods) == 5
+        fake_api.forbidden.add("pods")
+        fake_api.compacted_rv = fake_api.rv + 1  # the next watch gets 410, the relist gets 403
+        fake_api.put("nodes", node("n-x"))
+        assert _wait(lambda: store.progress()["pods"].forbidden)
+        assert len(store.snapshot().pods) == 0 and store.snapshot().kinds["pods"].forbidden
+        assert _wait(lambda: len(calls) >= 2)  # the load, then the forbidden state (coalesced, <= 2/s)
+    finally:
+        store.stop()
