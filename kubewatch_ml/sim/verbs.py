@@ -13,12 +13,13 @@ import orjson
 from . import admission, auth
 from .kinds import KindInfo
 from .objects import ApiError, ObjectStore, not_found, rfc3339
-from .patching import apply_patch
+from .patching import apply_patch, strategic_merge
 from .selectors import selector_matches, selector_string
 from .validation import validate, validate_scale
 
 Obj = dict[str, Any]
 PROTOBUF = "application/vnd.kubernetes.protobuf"
+APPLY = "application/apply-patch+yaml"
 
 
 @dataclass
@@ -202,6 +203,8 @@ def update(call: Call) -> tuple[int, Obj]:
 
 def patch(call: Call) -> tuple[int, Obj]:
     ct = call.content_type
+    if ct == APPLY and not call.subresource:
+        return server_side_apply(call)
     if ct not in ("application/merge-patch+json", "application/strategic-merge-patch+json",
                   "application/json-patch+json"):
         apply_patch(ct, {}, {})  # raises the 415 with the accepted types
@@ -222,6 +225,36 @@ def patch(call: Call) -> tuple[int, Obj]:
             raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request: "
                                            "patched object is not an object")
         stored = _store_update(call, old, patched, "patch")
+    return 200, stored
+
+
+def server_side_apply(call: Call) -> tuple[int, Obj]:
+    """`kubectl apply --server-side`, simplified: the applied config creates the object or is merged
+    into it like a strategic merge patch (no per-field managers, so no apply conflicts)."""
+    import yaml
+    if not call.params.get("fieldManager"):
+        raise ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                                       'is required for apply patch',
+                       {"group": "meta.k8s.io", "kind": "PatchOptions",
+                        "causes": [{"reason": "FieldValueRequired", "message": "Required value: is required for apply patch",
+                                    "field": "fieldManager"}]})
+    try:
+        body = yaml.safe_load(call.body or b"")
+    except yaml.YAMLError as e:
+        raise _bad(f"error decoding YAML: {str(e).splitlines()[0]}") from None
+    applied = _check_type(call, body)
+    if applied["metadata"].get("name") not in (None, call.name):
+        raise _bad(f'the name of the object ({applied["metadata"]["name"]}) does not match the name on the URL '
+                   f'({call.name})')
+    applied["metadata"]["name"] = call.name
+    with call.store.lock:
+        old = call.store.get(call.info.resource, call.namespace if call.info.namespaced else "", call.name)
+        if old is None:
+            sub = Call(call.store, call.info, call.namespace, call.name, "", call.params,
+                       orjson.dumps(applied), "application/json", call.identity, call.on_write, call.notes)
+            return create(sub)
+        applied["metadata"].pop("resourceVersion", None)
+        stored = _store_update(call, old, strategic_merge(old, applied), "patch")
     return 200, stored
 
 

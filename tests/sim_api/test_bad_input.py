@@ -141,9 +141,13 @@ def test_dry_run_validates_and_returns_without_storing(http, unchanged):
 
 
 def test_unsupported_media_and_methods(http, unchanged):
-    code, doc, _ = http.request("PATCH", NODE, body=b"spec: {}", content_type="application/apply-patch+yaml")
+    code, doc, _ = http.request("PATCH", NODE, body=b"{}", content_type="application/x-unknown-patch")
     assert code == 415
     _status(doc, 415, "UnsupportedMediaType")
+    code, doc, _ = http.request("PATCH", NODE, body=b"spec: {}", content_type="application/apply-patch+yaml")
+    assert code == 422 and "fieldManager: Required value" in doc["message"]  # apply needs a field manager
+    code, doc, _ = http.request("PATCH", NODE + "?fieldManager=me", body=b"spec: [", content_type="application/apply-patch+yaml")
+    assert code == 400
     code, doc, _ = http.request("POST", "/api/v1/namespaces/ml-prod/services", body=b"k8s\x00\x0a\x00",
                                 content_type="application/vnd.kubernetes.protobuf")
     assert code == 415

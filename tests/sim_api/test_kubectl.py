@@ -178,6 +178,12 @@ def test_create_and_apply_from_a_file(kubectl, store, tmp_path):
     assert "kubectl.kubernetes.io/last-applied-configuration" in dep["metadata"]["annotations"]
     p = kubectl.run("create", "-f", str(manifest), check=False)
     assert p.returncode != 0 and 'deployments.apps "newdep" already exists' in p.stderr
+    manifest.write_text(doc.replace("REPLICAS", "5").replace("newdep", "ssa"))
+    assert kubectl.run("apply", "--server-side", "-f", str(manifest)).stdout.strip() == \
+        "deployment.apps/ssa serverside-applied"
+    manifest.write_text(doc.replace("REPLICAS", "6").replace("newdep", "ssa"))
+    kubectl.run("apply", "--server-side", "-f", str(manifest))
+    assert store.get("deployments", "ml-dev", "ssa")["spec"]["replicas"] == 6
 
 
 def test_logs_follow_the_container_state(kubectl):
