@@ -219,7 +219,7 @@ PATCH_TYPES = {
     "application/merge-patch+json": merge_patch,
     "application/strategic-merge-patch+json": strategic_merge,
     "application/json-patch+json": json_patch,
-    "application/apply-patch+yaml": None,  # server-side apply: not supported (415 like an old server)
+    "application/apply-patch+yaml": None,  # server-side apply is verbs.server_side_apply, not a patch function
 }
 
 
