@@ -6,6 +6,7 @@ import time
 import pytest
 
 from kubewatch_ml.snapshot import ClusterSnapshot
+from kubewatch_ml.sources.decode import CODECS
 from kubewatch_ml.store import ClusterStore, load_snapshot
 
 from .fakeapi import node, pod, workload
@@ -57,6 +58,8 @@ def test_load_snapshot_pages_and_indexes(conn, fake_api):
     assert snap.kinds["pods"].listed == 1200 and snap.kinds["pods"].pages == 3
     assert ("pods", 500, 1200) in totals and ("pods", 1000, 1200) in totals  # from remainingItemCount
     assert snap.kinds["pods"].total == 1200
+    full = load_snapshot(conn)  # every kind the product reads
+    assert set(full.kinds) == set(CODECS) and not any("secret" in path for _, path in fake_api.requests)
     assert len(snap.pods_by_workload[("Deployment", "default", "web")]) == 1200
     assert sorted(snap.nodes_by_zone) == ["z0", "z1"] and len(snap.pods_by_node["n1"]) == 300
     assert dict(snap.nodes_by_gpu_product) == {"": ("n3",)}  # allocatable GPUs, no product label
