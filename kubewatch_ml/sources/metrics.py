@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..metrics_snapshot import MetricsSnapshot
 from ..settings import MetricsOptions
 from .prometheus import PrometheusMetrics
-from .scrape import Endpoint, EndpointError, ScrapeMetrics, http_endpoint, http_endpoints
+from .scrape import Endpoint, EndpointError, EndpointMissing, ScrapeMetrics, http_endpoint, http_endpoints
 
 # kube-prometheus-stack / prometheus-operator / kube-prometheus / the prometheus chart, in that order
 PROMETHEUS_SERVICES = ("prometheus-operated", "kube-prometheus-stack-prometheus", "prometheus-k8s", "prometheus-server",
@@ -199,9 +199,12 @@ def kubelet_endpoint(conn: Any, path: str, timeout: float, limit: int = MAX_KUBE
 
         def one(node: str) -> bytes:
             st, b = _call(conn, f"/api/v1/nodes/{quote(node)}/proxy{path}", None, timeout)
+            if st in (403, 404):  # no node proxy, or not allowed: not set up rather than broken
+                why = "RBAC nodes/proxy not granted" if st == 403 else "the API server has no node proxy"
+                raise EndpointMissing(f"no kubelet metrics through the API server ({why}: HTTP {st} from node {node}); "
+                                      "pass --kubelet-url")
             if st != 200:
-                hint = " (needs RBAC nodes/proxy)" if st == 403 else " (or pass --kubelet-url)"
-                raise EndpointError(f"HTTP {st} from node {node}{hint}")
+                raise EndpointError(f"HTTP {st} from node {node}")
             return b
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="kubelet") as pool:
             return list(pool.map(one, nodes))

@@ -48,6 +48,11 @@ class EndpointError(Exception):
     """An exporter answered, but not with metrics (HTTP error); the message is one line."""
 
 
+class EndpointMissing(EndpointError):
+    """Not a fault: the way to the exporter does not exist or is not allowed (404/403 on a proxy).
+    The message is the area's whole reason and starts with "no " (headless treats that as not set up)."""
+
+
 def http_endpoint(url: str, timeout: float, session: requests.Session | None = None) -> Endpoint:
     s = session or requests.Session()
 
@@ -159,6 +164,8 @@ class ScrapeMetrics:
                 parsed[name] = merge_bodies(f.result(), NEEDED.get(name))
             except ExpositionError as e:
                 failed[name] = f"{name} at {where}: {e}"
+            except EndpointMissing as e:
+                failed[name] = str(e)
             except EndpointError as e:
                 failed[name] = f"{name} at {where} answered {e}"
             except Exception as e:
