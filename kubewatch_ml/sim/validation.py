@@ -228,3 +228,26 @@ def validate_scale(scale: Obj, name: str) -> None:
     errs = Errors()
     _check_replicas(errs, (scale.get("spec") or {}).get("replicas"), "spec.replicas")
     errs.raise_for(SCALE_INFO, name)
+
+
+def reject_unknown_fields(info: KindInfo, obj: Obj, verb: str) -> None:
+    """fieldValidation=Strict (what kubectl create/apply/taint send): a field the 1.32 schema does not
+    declare is a 400, as the real server's strict decoding. Uses kubernetes-validate's strict schemas
+    when installed (the test extra; `make demo` has it); without it, unknown fields pass silently."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        return
+    try:
+        kubernetes_validate.validate(obj, "1.32", strict=True)
+    except Exception as e:  # jsonschema.ValidationError, or no schema for the kind
+        if getattr(e, "validator", None) != "additionalProperties":
+            return  # only unknown fields: type/required checks are the handwritten ones above
+        m = re.search(r"\('([^']+)' (?:was|were) unexpected\)", getattr(e, "message", ""))
+        field = m.group(1).split("', '")[0] if m else "?"
+        path = ""
+        for part in list(getattr(e, "absolute_path", [])) + [field]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        what = f"{info.kind} in version \"{info.version}\" cannot be handled as a {info.kind}: " \
+            if verb in ("create", "update") else ""
+        raise ApiError(400, "BadRequest", f'{what}strict decoding error: unknown field "{path}"') from None

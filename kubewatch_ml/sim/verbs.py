@@ -15,7 +15,7 @@ from .kinds import KindInfo
 from .objects import ApiError, ObjectStore, not_found, rfc3339
 from .patching import apply_patch, strategic_merge
 from .selectors import selector_matches, selector_string
-from .validation import validate, validate_scale
+from .validation import reject_unknown_fields, validate, validate_scale
 
 Obj = dict[str, Any]
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -124,6 +124,8 @@ def _finish_update(call: Call, old: Obj, new: Obj) -> Obj:
 def _store_update(call: Call, old: Obj, new: Obj, verb: str) -> Obj:
     body_rv = (new.get("metadata") or {}).get("resourceVersion")
     new = _finish_update(call, old, new)
+    if call.params.get("fieldValidation") == "Strict":
+        reject_unknown_fields(call.info, new, verb)
     if body_rv and body_rv != old["metadata"]["resourceVersion"]:
         raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {_qualified(call.info)} "{call.name}": '
                                         "the object has been modified; please apply your changes to the latest "
@@ -158,6 +160,8 @@ def create(call: Call) -> tuple[int, Obj]:
     if not md.get("name") and md.get("generateName"):
         md["name"] = md["generateName"] + uuid.uuid4().hex[:5]
     validate(call.info, obj)
+    if call.params.get("fieldValidation") == "Strict":
+        reject_unknown_fields(call.info, obj, "create")
     if call.info.namespaced and call.info.resource != "events":
         if call.store.get("namespaces", "", call.namespace) is None and call.store.count("namespaces"):
             raise ApiError(404, "NotFound", f'namespaces "{call.namespace}" not found',

@@ -252,3 +252,18 @@ def test_limit_range_defaults_apply_to_api_pods(http, store):
     assert code == 201
     assert doc["spec"]["containers"][0]["resources"] == {"limits": {"memory": "2Gi"},
                                                          "requests": {"cpu": "250m", "memory": "512Mi"}}
+
+
+def test_strict_field_validation_rejects_unknown_fields(http, unchanged, store, tmp_path):
+    n = store.count("deployments")
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "typo"},
+           "spec": {"replicaz": 2, "selector": {"matchLabels": {"a": "b"}},
+                    "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    code, doc, _ = http.request("POST", "/apis/apps/v1/namespaces/ml-dev/deployments?fieldValidation=Strict", body=dep)
+    assert code == 400 and doc["message"] == ('Deployment in version "v1" cannot be handled as a Deployment: '
+                                              'strict decoding error: unknown field "spec.replicaz"')
+    code, doc, _ = http.request("PATCH", NODE + "?fieldValidation=Strict",
+                                body={"spec": {"taints": [{"key": "k", "effect": "NoSchedule", "colour": "red"}]}},
+                                content_type=SMP)
+    assert code == 400 and doc["message"] == 'strict decoding error: unknown field "spec.taints[0].colour"'
+    assert store.count("deployments") == n
