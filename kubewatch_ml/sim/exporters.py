@@ -445,24 +445,27 @@ def render_cadvisor(telemetry: Telemetry, pods: dict[tuple[str, str], Obj],
         if p is None or not p.get("spec", {}).get("nodeName"):
             continue
         uid = p["metadata"].get("uid", "")
-        qos = "burstable"
         image = next((c.get("image", "") for c in p["spec"].get("containers") or () if c.get("name") == container), "")
         cid = next((cs.get("containerID", "") for cs in p.get("status", {}).get("containerStatuses") or ()
                     if cs.get("name") == container), "").rpartition("/")[2] or f"{uid.replace('-', '')}{container}"[:64]
-        base = [("container", container), ("id", f"/kubepods/{qos}/pod{uid}/{cid}"), ("image", image), ("name", cid),
-                ("namespace", ns), ("pod", pod)]
+        # the labels after container (and cpu), formatted once for both rows; names are DNS-safe
+        tail = (f'id="/kubepods/burstable/pod{uid}/{esc(cid)}",image="{esc(image)}",name="{esc(cid)}",'
+                f'namespace="{ns}",pod="{pod}"}}')
+        c = esc(container)
         if key in cpu:
-            cpu_rows.append(f"container_cpu_usage_seconds_total{labels(base[:1] + [('cpu', 'total')] + base[1:])} {cpu[key]!r}\n")
+            cpu_rows.append(f'container_cpu_usage_seconds_total{{container="{c}",cpu="total",{tail} {cpu[key]!r}\n')
             pod_cpu[(ns, pod)] = pod_cpu.get((ns, pod), 0.0) + cpu[key]
         if key in mem:
-            mem_rows.append(f"container_memory_working_set_bytes{labels(base)} {num(mem[key])}\n")
+            mem_rows.append(f'container_memory_working_set_bytes{{container="{c}",{tail} {num(mem[key])}\n')
             pod_mem[(ns, pod)] = pod_mem.get((ns, pod), 0.0) + mem[key]
     for (ns, pod), v in sorted(pod_cpu.items()):  # pod cgroup rows: container="" image=""
         uid = pods[(ns, pod)]["metadata"].get("uid", "")
-        cpu_rows.append(f"container_cpu_usage_seconds_total{labels([('container', ''), ('cpu', 'total'), ('id', f'/kubepods/burstable/pod{uid}'), ('image', ''), ('name', ''), ('namespace', ns), ('pod', pod)])} {v!r}\n")
+        cpu_rows.append(f'container_cpu_usage_seconds_total{{container="",cpu="total",id="/kubepods/burstable/pod{uid}",'
+                        f'image="",name="",namespace="{ns}",pod="{pod}"}} {v!r}\n')
     for (ns, pod), v in sorted(pod_mem.items()):
         uid = pods[(ns, pod)]["metadata"].get("uid", "")
-        mem_rows.append(f"container_memory_working_set_bytes{labels([('container', ''), ('id', f'/kubepods/burstable/pod{uid}'), ('image', ''), ('name', ''), ('namespace', ns), ('pod', pod)])} {num(v)}\n")
+        mem_rows.append(f'container_memory_working_set_bytes{{container="",id="/kubepods/burstable/pod{uid}",'
+                        f'image="",name="",namespace="{ns}",pod="{pod}"}} {num(v)}\n')
     return "".join([header("container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds."),
                     *cpu_rows,
                     header("container_memory_working_set_bytes", "gauge", "Current working set in bytes."),
