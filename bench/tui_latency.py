@@ -137,6 +137,49 @@ async def measure(app, rounds: int, phase_of, min_refresh: int = 0) -> dict[str,
     return samples
 
 
+def run_sim_process(args, app_class) -> dict[str, list[float]]:
+    import re
+    import subprocess
+    import tempfile
+    from dataclasses import replace
+
+    from kubewatch_ml.feed import open_live_feed
+    from kubewatch_ml.settings import KubeOptions, MetricsOptions, Settings
+
+    script = os.path.join(os.path.dirname(sys.executable), "kubewatch-ml")
+    with tempfile.TemporaryDirectory() as wd:
+        kc = os.path.join(wd, "kubeconfig.yaml")
+        proc = subprocess.Popen([script, "sim", "--nodes", str(args.nodes), "--pods", str(args.pods), "--speed", "10",
+                                 "--kubeconfig-out", kc], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            urls: dict[str, str] = {}
+            t0 = time.perf_counter()
+            for line in proc.stdout:
+                m = re.match(r"([\w-]+):\s+(http\S+)", line)
+                if m and m.group(1) != "API server":
+                    urls[m.group(1)] = m.group(2)
+                if line.startswith("kubeconfig:"):
+                    break
+            else:
+                raise SystemExit("kubewatch-ml sim exited before it was ready")
+            print(f"sim process ready in {time.perf_counter() - t0:.1f}s; exporters: {', '.join(urls)}")
+            settings = Settings(kube=KubeOptions(kubeconfig=kc),
+                                metrics=MetricsOptions(no_prometheus=True, kube_state_metrics_url=urls.get("kube-state-metrics"),
+                                                       dcgm_url=urls.get("dcgm"),
+                                                       kubelet_urls=tuple(u for u in [urls.get("kubelet")] if u)))
+            settings = replace(settings, refresh_seconds=args.refresh)
+            feed = open_live_feed(settings)
+            app = app_class(feed, settings)
+            return asyncio.run(measure(app, args.rounds, lambda a: "loading" if a.main_screen.latest is None else "refreshing",
+                                       min_refresh=len(KEYS) * args.rounds))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main() -> None:
     from kubewatch_ml.app import KubewatchApp
 
@@ -146,10 +189,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--load-seconds", type=float, default=8.0)
     ap.add_argument("--refresh", type=float, default=2.0)
-    ap.add_argument("--sim", action="store_true", help="against SimCluster over HTTP instead of a synthetic feed")
+    ap.add_argument("--sim", action="store_true", help="against SimCluster (in this process, as `demo` runs it) over HTTP")
+    ap.add_argument("--sim-process", action="store_true",
+                    help="against `kubewatch-ml sim` in its own process (as a remote cluster would be) over HTTP")
     args = ap.parse_args()
 
-    if args.sim:
+    if args.sim_process:
+        samples = run_sim_process(args, KubewatchApp)
+    elif args.sim:
         import tempfile
         from dataclasses import replace
 

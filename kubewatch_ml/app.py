@@ -11,7 +11,7 @@ import gc
 import time
 from typing import Callable
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
@@ -118,6 +118,14 @@ class KubewatchApp(ActionKeys, App[int]):
 
     def on_unmount(self) -> None:
         self.feed.close()
+
+    async def _on_key(self, event: events.Key) -> None:
+        # A key that bubbled up from the table after "/" (same burst) gave the filter bar focus
+        # belongs in the filter, not to a binding ("1" would leave the view).
+        # (Textual calls every class's _on_key along the MRO; prevent_default skips App's bindings.)
+        if (self.main_screen is not None and self.screen is self.main_screen and event.is_printable
+                and event.character and self.main_screen.typed_while_filtering(event.character)):
+            event.prevent_default()
 
     # ------------------------------------------------------------------ what actions use
     def current_selection(self) -> ObjectRef | None:

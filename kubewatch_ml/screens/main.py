@@ -261,6 +261,15 @@ class MainScreen(Screen):
             if bar.value != text:
                 bar.value = text
 
+    def typed_while_filtering(self, character: str) -> bool:
+        """Keys typed right after "/" may already be queued for the table (the app hands each key to
+        whatever had focus when it arrived): once the filter bar has focus, they belong to it."""
+        bar = self.query_one("#filter-bar", Input)
+        if not bar.display or self.focused is not bar:
+            return False
+        bar.insert_text_at_cursor(character)
+        return True
+
     @on(Input.Changed, "#filter-bar")
     def _filter_changed(self, event: Input.Changed) -> None:
         panel = self.active_panel()

@@ -327,3 +327,20 @@ async def test_switching_context_reconnects_and_closes_the_old_feed(monkeypatch)
         await until(pilot, lambda: "ctx prod-eu" in screen_text(app) and app.main_screen.latest is not None)
         assert opened == ["prod-eu"] and app.feed is not first_feed
         await until(pilot, lambda: first_feed._closed.is_set())  # the old feed was closed
+
+
+async def test_a_burst_of_keys_after_slash_all_land_in_the_filter():
+    """A fast typist's "/a100" arrives in one read: the app hands every key to the table (which had
+    focus) before "/" has opened the filter bar. None of them may trigger a binding ("1" = overview)."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        table = panel(app, "gpus").table
+        for ch, key in (("/", "slash"), ("a", "a"), ("1", "1"), ("0", "0"), ("0", "0")):
+            app.post_message(events.Key(key, ch))  # no waiting in between, like a burst from the terminal
+        await until(pilot, lambda: table.filter == "a100")
+        assert app.active_view == "gpus"
+        assert {r.key for r in table.visible_rows} == {"gpu-a100-1", "gpu-a100-2"}
