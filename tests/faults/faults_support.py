@@ -90,7 +90,8 @@ def live_feed(sim, *, context: str = "sim-viewer", metrics=None, refresh_seconds
     from kubewatch_ml.feed import LiveFeed
     from kubewatch_ml.sources.metrics import NoMetrics
     from kubewatch_ml.store import ClusterStore
-    conn = connect(KubeOptions(kubeconfig=sim.kubeconfig_path, context=context, **kube))
+    kube.setdefault("kubeconfig", sim.kubeconfig_path)
+    conn = connect(KubeOptions(context=context, **kube))
     feed = LiveFeed(conn, lambda poke: ClusterStore(conn, on_change=poke), metrics or NoMetrics("--no-metrics"),
                     refresh_seconds=refresh_seconds, min_interval=0.1)
     feed.conn = conn
