@@ -1,6 +1,8 @@
 """Shared wording for the text exports: units as an SRE reads them, durations, table rows."""
 from __future__ import annotations
 
+import re
+
 VIEW_TITLES = {
     "quotas": "Namespaces & quotas",
     "gpu_nodes": "GPU nodes",
@@ -10,6 +12,13 @@ VIEW_TITLES = {
     "pending": "Why pending",
 }
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """Cluster text without control characters: an ESC or BEL from an annotation or event message
+    must not reach a terminal that cats the file (window title, screen clear)."""
+    return _CONTROL.sub("", str(text))
 
 
 def cores(millicores: float | None) -> str:

@@ -3,10 +3,15 @@ fetches. Opens from an incident ticket attachment or a CronJob volume with nothi
 Every piece of cluster text goes through html.escape (names come from whoever can create pods)."""
 from __future__ import annotations
 
-from html import escape
+import html
 
 from ..recording import parse_rfc3339
-from ._format import VIEW_TITLES, obj, view_tables
+from ._format import VIEW_TITLES, obj, printable, view_tables
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """html.escape without control characters (ESC/BEL from cluster text)."""
+    return html.escape(printable(text), quote)
 
 _CSS = """
 :root{--bg:#0f1419;--fg:#e6e1cf;--dim:#8a9199;--line:#2a323c;--ok:#7fd962;--warn:#ffb454;--crit:#f07178;--info:#59c2ff}

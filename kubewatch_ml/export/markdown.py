@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 
 from ..recording import parse_rfc3339
-from ._format import VIEW_TITLES, obj, view_tables
+from ._format import VIEW_TITLES, obj, printable, view_tables
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md_escape(text: object) -> str:
-    s = " ".join(str(text).split())  # newlines would end the table row
+    s = " ".join(printable(text).split())  # newlines would end the table row
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", s)
 
