@@ -11,7 +11,9 @@ import ast
 import json
 import math
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import Any
 
@@ -109,7 +111,7 @@ class PrometheusMetrics:
         self.history_step = history_step or max(1.0, history_seconds / 120)
         self.memory = AreaMemory(stale_after)
         self.label = label or f"prometheus {self.url}"
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="prom-query")
+        self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="prom-query")
         self.queries_issued = 0  # for tests: one refresh issues each query once
         self._count_lock = threading.Lock()
         self.sparkline_points = sparkline_points
@@ -198,14 +200,25 @@ class PrometheusMetrics:
         futures = {n: self._pool.submit(self._run, n, now) for n in dict.fromkeys(names)}
         answers: dict[str, Any] = {}
         errors: dict[str, BaseException] = {}
+        deadline = time.monotonic() + 2 * self.timeout  # the refresh as a whole is bounded too
         for n, f in futures.items():
             try:
-                answers[n] = f.result()
+                answers[n] = f.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                f.cancel()
+                errors[n] = requests.exceptions.Timeout()  # still queued behind slow queries
             except Exception as e:
                 errors[n] = e
         for area in AREAS:
             exp = AREA_EXPORTER.get(area, "")
             qnames = AREA_QUERIES.get(area, ())
+            if not qnames:  # an area of its own ("ksm"): as healthy as the queries its exporter feeds
+                qnames = tuple(n for a, e in AREA_EXPORTER.items() if e == exp for n in AREA_QUERIES.get(a, ()))
+                failed = [n for n in qnames if n in errors]
+                if failed:
+                    results[area] = self.memory.failed(area, fault_reason(errors[failed[0]], "prometheus", self.timeout), now)
+                    continue
+                qnames = ()
             failed = [n for n in qnames if n in errors]
             if failed:
                 results[area] = self.memory.failed(area, fault_reason(errors[failed[0]], "prometheus", self.timeout), now)

@@ -102,7 +102,10 @@ class FaultProxy:
                         return self._send(200, b"<html><body>502 Bad Gateway</body></html>")
                     if proxy.mode == "slow":
                         time.sleep(proxy.delay)
-                r = requests.get(proxy.upstream + self.path, timeout=10)
+                try:
+                    r = requests.get(proxy.upstream + self.path, timeout=10)
+                except requests.RequestException:  # upstream gone (teardown while a slow request slept)
+                    return self._send(502, b"upstream unreachable")
                 self._send(r.status_code, r.content)
 
             def _send(self, code, body):

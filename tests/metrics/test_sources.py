@@ -340,3 +340,21 @@ def test_fetch_never_raises_even_after_close(world, exporters):
     pm.close()
     m = pm.fetch(10.0)
     assert all(not st.ok for st in m.areas.values())
+
+
+def test_a_refresh_is_bounded_when_every_query_is_slow(prom_env, fault_proxy):
+    """up answers, every other query hangs: the refresh gives up at its deadline (2x the query
+    timeout; how long that takes is bench material) and each area says it timed out."""
+    pm = PrometheusMetrics(fault_proxy.url, MetricsOptions(prometheus_url=fault_proxy.url, query_timeout=0.5),
+                           history_step=1, history_seconds=60)
+    fault_proxy.delay = 0.8
+    fault_proxy.set("slow", "^(?!up$)")
+    try:
+        m = pm.fetch(time.time())
+        assert all(not st.ok and "timed out after 0.5s" in st.reason for st in m.areas.values()), m.areas
+        fault_proxy.set(None)
+        m = pm.fetch(time.time())  # and the next refresh, with Prometheus quick again, is whole
+        assert all(st.ok and not st.stale for st in m.areas.values()), m.areas
+    finally:
+        fault_proxy.set(None)
+        pm.close()
