@@ -15,6 +15,7 @@ import yaml
 
 from faults_support import admin, live_feed, screen_text, status_line, until
 from kubewatch_ml.cli import main
+from kubewatch_ml.feed import ObjectRef
 from kubewatch_ml.sim.kubeconfig import write_kubeconfig
 from kubewatch_ml.sim.objects import rfc3339
 
@@ -70,9 +71,8 @@ def test_the_shipped_readonly_clusterrole_is_enough_for_every_view(sim, tmp_path
     conn = connect(KubeOptions(kubeconfig=kc))
     try:
         s = ActionSession(conn, audit=AuditLog(tmp_path / "a.jsonl"))
-        ok, why = s.guard.allowed("label", __import__("kubewatch_ml.feed", fromlist=["ObjectRef"]).ObjectRef(
-            "Node", "", sim.scenario.cordoned_node))
-        assert not ok and why
+        ok, why = s.guard.allowed("label", ObjectRef("Node", "", sim.scenario.cordoned_node))
+        assert not ok and why == "sim-ro may not patch nodes (RBAC does not allow it)"
     finally:
         conn.close()
 

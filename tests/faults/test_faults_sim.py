@@ -126,7 +126,6 @@ def test_sim_command_refuses_a_bad_fault_spec_in_one_line():
 
 
 def test_sim_command_starts_with_faults_on(tmp_path):
-    import os
     import signal
     kc = tmp_path / "kc"
     p = subprocess.Popen([sys.executable, "-m", "kubewatch_ml", "sim", "--nodes", "6", "--pods", "30", "--speed", "1",
@@ -150,4 +149,3 @@ def test_sim_command_starts_with_faults_on(tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=30) == 0
-        os.sync()
