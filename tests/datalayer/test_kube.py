@@ -202,3 +202,33 @@ def test_gzip_list_bodies_are_inflated(tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_stream_lines_survive_arbitrary_chunk_boundaries():
+    from kubewatch_ml.sources.kube import StreamResponse
+
+    lines = [json.dumps({"type": "ADDED", "object": {"metadata": {"name": f"p{i}" * 50}}}).encode() for i in range(20)]
+    data = b"\n".join(lines) + b"\n\n" + b'{"type":"BOOKMARK"}'  # a blank keep-alive line, no final newline
+
+    class Raw:
+        def __init__(self):
+            self.pos, self.closed = 0, False
+
+        def read1(self, n):
+            step = 1 + (self.pos * 7) % 97  # odd fragment sizes that split lines anywhere
+            chunk = data[self.pos:self.pos + min(n, step)]
+            self.pos += len(chunk)
+            return chunk
+
+        def shutdown(self):
+            pass
+
+        def release_conn(self):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    raw = Raw()
+    got = list(StreamResponse(200, {}, raw))
+    assert got == lines + [b'{"type":"BOOKMARK"}'] and raw.closed
