@@ -170,6 +170,8 @@ def create(call: Call) -> tuple[int, Obj]:
         md.pop(f, None)
     if "spec" in obj:
         md["generation"] = 1
+    obj = _defaults(call.info, obj)
+    md = obj["metadata"]
     with call.store.lock:
         key_ns = md.get("namespace", "")
         if call.store.get(call.info.resource, key_ns, md["name"]) is not None:
@@ -179,6 +181,8 @@ def create(call: Call) -> tuple[int, Obj]:
         if call.info.resource == "pods":
             obj = admission.apply_limit_ranges(call.store, obj)
             quotas = admission.charge_quotas(call.store, obj)
+            if "qosClass" not in obj["status"]:
+                obj["status"] = dict(obj["status"], qosClass=_qos_class(obj["spec"]))
         if call.dry_run:
             md = obj["metadata"]
             md["uid"] = str(uuid.uuid4())
@@ -189,6 +193,41 @@ def create(call: Call) -> tuple[int, Obj]:
             call.notify("update", call.store.replace("resourcequotas", q), "resourcequotas")
     call.notify("create", stored)
     return 201, stored
+
+
+def _qos_class(spec: Obj) -> str:
+    res = [(c.get("resources") or {}) for c in spec.get("containers") or []]
+    if not any(r.get("requests") or r.get("limits") for r in res):
+        return "BestEffort"
+    guaranteed = all(
+        all((r.get("limits") or {}).get(k) and (r.get("requests") or {}).get(k, (r.get("limits") or {})[k]) ==
+            (r.get("limits") or {})[k] for k in ("cpu", "memory")) for r in res)
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def _defaults(info: KindInfo, obj: Obj) -> Obj:
+    """The defaulting a real API server applies on create, for the fields readers rely on."""
+    r = info.resource
+    if r in ("deployments", "replicasets", "statefulsets") and isinstance(obj.get("spec"), dict):
+        obj["spec"] = dict(obj["spec"])
+        obj["spec"].setdefault("replicas", 1)
+    elif r == "pods" and isinstance(obj.get("spec"), dict):
+        spec = obj["spec"] = dict(obj["spec"])
+        for k, v in (("restartPolicy", "Always"), ("schedulerName", "default-scheduler"), ("dnsPolicy", "ClusterFirst"),
+                     ("terminationGracePeriodSeconds", 30), ("serviceAccountName", "default")):
+            spec.setdefault(k, v)
+        containers = []
+        for c in spec.get("containers") or []:  # an unset request defaults to its limit
+            lim = ((c.get("resources") or {}).get("limits")) or {}
+            if lim:
+                req = dict(lim, **((c["resources"].get("requests")) or {}))
+                c = dict(c, resources=dict(c["resources"], requests=req))
+            containers.append(c)
+        spec["containers"] = containers
+        obj["status"] = obj.get("status") or {"phase": "Pending"}  # qosClass once LimitRanger has run
+    elif r == "namespaces":
+        obj["status"] = obj.get("status") or {"phase": "Active"}
+    return obj
 
 
 def update(call: Call) -> tuple[int, Obj]:

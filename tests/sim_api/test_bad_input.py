@@ -252,6 +252,16 @@ def test_limit_range_defaults_apply_to_api_pods(http, store):
     assert code == 201
     assert doc["spec"]["containers"][0]["resources"] == {"limits": {"memory": "2Gi"},
                                                          "requests": {"cpu": "250m", "memory": "512Mi"}}
+    assert doc["status"] == {"phase": "Pending", "qosClass": "Burstable"}
+    assert doc["spec"]["restartPolicy"] == "Always" and doc["spec"]["schedulerName"] == "default-scheduler"
+    guaranteed = _pod("g")
+    guaranteed["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1", "memory": "1Gi"}}
+    assert http.request("POST", "/api/v1/namespaces/ml-dev/pods", body=guaranteed)[1]["status"]["qosClass"] == "Guaranteed"
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+           "spec": {"selector": {"matchLabels": {"a": "b"}},
+                    "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    code, doc, _ = http.request("POST", "/apis/apps/v1/namespaces/ml-dev/deployments", body=dep)
+    assert code == 201 and doc["spec"]["replicas"] == 1 and doc["metadata"]["generation"] == 1
 
 
 def test_strict_field_validation_rejects_unknown_fields(http, unchanged, store, tmp_path):
