@@ -1,16 +1,26 @@
-"""Time analyze() on a synthetic 5,000-node / 150,000-pod ML cluster built from records.
+"""Time analyze() on a 5,000-node / 150,000-pod ML cluster: synthetic records, or the simulator's data.
 
-    .venv/bin/python bench/analysis.py [--nodes 5000] [--pods 150000] [--repeat 3]
+    .venv/bin/python bench/analysis.py [--nodes 5000] [--pods 150000] [--repeat 3] [--load 1.0]
+    .venv/bin/python bench/analysis.py --from-sim [--record] [--sim-metrics none|direct] [--profile]
 
-Prints the build time of the snapshot (not measured against the budget) and analyze() timings;
-the budget is "well under a second" (BENCHMARKS.md).
+Synthetic (default): a cluster built from records in memory. --from-sim: the simulator's cluster as the
+product sees it (`kubewatch-ml sim --nodes N --pods P --no-tls` in its own process, loaded over HTTP
+with sources.kube.connect + store.load_snapshot), recorded once to bench/out/ (git-ignored, the
+recording module's frame format) and reused by later runs; --record starts the simulator again.
+Prints the snapshot's build/load time (not measured against the budget) and analyze() timings;
+the budget is "well under a second" (BENCHMARKS.md). --profile prints a cProfile of one more run.
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import pathlib
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 from kubewatch_ml.analysis import analyze
@@ -112,17 +122,96 @@ def synthetic(n_nodes: int, n_pods: int, seed: int = 7, load: float = 1.0) -> tu
     return cluster, metrics
 
 
+OUT = pathlib.Path(__file__).resolve().parent / "out"
+
+
+def _sim_paths(n_nodes: int, n_pods: int) -> tuple[pathlib.Path, pathlib.Path]:
+    stem = f"sim-{n_nodes}n-{n_pods}p"
+    return OUT / f"{stem}.cluster.bin", OUT / f"{stem}.metrics.bin"
+
+
+def record_from_sim(n_nodes: int, n_pods: int, sim_metrics: str) -> None:
+    """Start `kubewatch-ml sim` (own process, plain HTTP on loopback), load it as `snapshot` does, and
+    write the cluster (and metrics) as recording frames; the simulator is stopped in any case."""
+    from kubewatch_ml.recording import encode_cluster, encode_metrics
+    from kubewatch_ml.settings import KubeOptions, MetricsOptions
+    from kubewatch_ml.sources.kube import connect
+    from kubewatch_ml.sources.metrics import NoMetrics, open_metrics
+    from kubewatch_ml.store import load_snapshot
+
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as wd:
+        kc = os.path.join(wd, "kubeconfig")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "kubewatch_ml", "sim", "--nodes", str(n_nodes), "--pods", str(n_pods),
+                                 "--no-tls", "--kubeconfig-out", kc], stdout=subprocess.PIPE, text=True)
+        try:
+            urls: dict[str, str] = {}
+            for line in proc.stdout:  # type: ignore[union-attr]
+                name, _, rest = line.partition(":")
+                if name in ("kube-state-metrics", "dcgm", "kubelet"):
+                    urls[name] = rest.strip()
+                if line.startswith("kubeconfig:"):
+                    break
+            if proc.poll() is not None:
+                raise SystemExit("the simulator did not start")
+            print(f"simulator up in {time.perf_counter() - t0:.1f}s: {urls}")
+            conn = connect(KubeOptions(kubeconfig=kc, readonly=True))
+            t = time.perf_counter()
+            cluster = load_snapshot(conn)
+            print(f"load_snapshot: {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, {len(cluster.events)} events "
+                  f"in {time.perf_counter() - t:.1f}s")
+            if sim_metrics == "direct":
+                # kube-state-metrics is left out: its exposition is ~490 MB at 150k pods (BENCHMARKS.md, headless)
+                src = open_metrics(MetricsOptions(no_prometheus=True, dcgm_url=urls.get("dcgm"),
+                                                  kubelet_urls=(urls["kubelet"],) if urls.get("kubelet") else ()), conn)
+            else:
+                src = NoMetrics("bench --sim-metrics none")
+            t = time.perf_counter()
+            metrics = src.fetch(cluster.taken_at)
+            print(f"metrics ({src.describe()}): {len(metrics.gpus)} GPU samples in {time.perf_counter() - t:.1f}s")
+            src.close()
+            conn.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    cpath, mpath = _sim_paths(n_nodes, n_pods)
+    cpath.write_bytes(encode_cluster(cluster))
+    mpath.write_bytes(encode_metrics(metrics))
+    print(f"recorded {cpath} ({cpath.stat().st_size / 1e6:.1f} MB) and {mpath.name}")
+
+
+def load_from_sim(n_nodes: int, n_pods: int):
+    from kubewatch_ml.recording import decode_cluster, decode_metrics
+
+    cpath, mpath = _sim_paths(n_nodes, n_pods)
+    return decode_cluster(cpath.read_bytes()), decode_metrics(mpath.read_bytes())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--pods", type=int, default=150_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--load", type=float, default=1.0, help="scale pod requests (2.0: a full cluster, zone loss does not fit)")
+    ap.add_argument("--from-sim", action="store_true", help="the simulator's data, recorded once under bench/out/")
+    ap.add_argument("--record", action="store_true", help="with --from-sim: start the simulator and record again")
+    ap.add_argument("--sim-metrics", choices=("none", "direct"), default="direct",
+                    help="with --record: scrape the sim's DCGM and kubelet exporters (direct) or record no metrics")
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of one more analyze() run")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    cluster, metrics = synthetic(args.nodes, args.pods, load=args.load)
-    print(f"built {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, {len(cluster.workloads)} workloads "
-          f"in {time.perf_counter() - t0:.2f}s")
+    if args.from_sim:
+        if args.record or not _sim_paths(args.nodes, args.pods)[0].exists():
+            record_from_sim(args.nodes, args.pods, args.sim_metrics)
+            t0 = time.perf_counter()
+        cluster, metrics = load_from_sim(args.nodes, args.pods)
+        what = "loaded the simulator's recorded"
+    else:
+        cluster, metrics = synthetic(args.nodes, args.pods, load=args.load)
+        what = "built"
+    print(f"{what} {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, {len(cluster.workloads)} workloads, "
+          f"{len(cluster.events)} events in {time.perf_counter() - t0:.2f}s")
     times, cpu = [], []
     result = None
     for _ in range(args.repeat):
@@ -136,7 +225,18 @@ def main() -> None:
     print(f"analyze(): wall min {min(times):.3f}s median {statistics.median(times):.3f}s max {max(times):.3f}s; "
           f"cpu min {min(cpu):.3f}s median {statistics.median(cpu):.3f}s "
           f"over {args.repeat} runs; {len(result.findings)} findings, {len(result.pending.rows)} pending, "
-          f"{len(result.probes.containers)} probe rows, {len(result.zones.losses)} zone what-ifs")
+          f"{len(result.probes.containers)} probe rows, {len(result.zones.losses)} zone what-ifs; "
+          f"load avg {os.getloadavg()[0]:.1f}")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        gc.collect()
+        prof = cProfile.Profile()
+        prof.enable()
+        analyze(cluster, metrics, cluster.taken_at)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
 
 
 if __name__ == "__main__":

@@ -163,6 +163,72 @@ class PodShape:
         return (self.node_selector, self.tolerations, self.terms)
 
 
+class StaticIndex:
+    """Which of `rooms` pass a placement's static filters (cordon, taints, node selector and required
+    affinity), with the same answers as static_reason but without checking every node: taints are
+    judged once per class of nodes with the same taints, and a nodeSelector starts from the nodes
+    carrying its first label (pods pinned to a host or a GPU product look at a handful of nodes)."""
+
+    def __init__(self, rooms: list[NodeRoom]):
+        self.rooms = rooms
+        classes: dict[tuple, int] = {}
+        self._class_of: list[int] = []
+        self._class_rooms: list[NodeRoom] = []  # one representative per (unschedulable, taints)
+        for r in rooms:
+            ck = (r.unschedulable, r.taints)
+            cid = classes.get(ck)
+            if cid is None:
+                cid = classes[ck] = len(self._class_rooms)
+                self._class_rooms.append(r)
+            self._class_of.append(cid)
+        self._by_label: dict[str, dict[str, list[int]]] = {}
+        self._passing: dict[tuple, list[int]] = {}
+
+    def _with_label(self, key: str, value: str) -> list[int]:
+        idx = self._by_label.get(key)
+        if idx is None:
+            idx = self._by_label[key] = {}
+            for i, r in enumerate(self.rooms):
+                v = r.labels.get(key)
+                if v is not None:
+                    idx.setdefault(v, []).append(i)
+        return idx.get(value, [])
+
+    def passing(self, shape: PodShape) -> list[int]:
+        """Indices (ascending) of the rooms where static_reason(shape, room) is None; cached per placement."""
+        pl = shape.placement()
+        got = self._passing.get(pl)
+        if got is not None:
+            return got
+        rooms = self.rooms
+        ok = [_taint_reason(shape, r) is None for r in self._class_rooms]
+        if shape.node_selector:
+            (k0, v0), *rest = shape.node_selector
+            cand: list[int] | range = [i for i in self._with_label(k0, v0)
+                                       if all(rooms[i].labels.get(k) == v for k, v in rest)]
+        else:
+            cand = range(len(rooms))
+        if not all(ok):
+            class_of = self._class_of
+            cand = [i for i in cand if ok[class_of[i]]]
+        if shape.terms:
+            terms = shape.terms
+            cand = [i for i in cand
+                    if any(all(requirement_matches(rooms[i].labels, r) for r in term) for term in terms)]
+        got = self._passing[pl] = list(cand)
+        return got
+
+
+def _taint_reason(shape: PodShape, room: NodeRoom) -> str | None:
+    """static_reason's first two filters: NodeUnschedulable, TaintToleration."""
+    if room.unschedulable and not tolerates(shape.tolerations, Taint(UNSCHEDULABLE_TAINT, "", "NoSchedule")):
+        return UNSCHEDULABLE
+    t = untolerated_taint(shape.tolerations, room.taints)
+    if t is not None:
+        return taint_reason(t)
+    return None
+
+
 def static_reason(shape: PodShape, room: NodeRoom) -> str | None:
     """The first failing non-resource filter, or None when the node passes them."""
     if room.unschedulable and not tolerates(shape.tolerations, Taint(UNSCHEDULABLE_TAINT, "", "NoSchedule")):
@@ -324,4 +390,4 @@ def fits_count(shape: PodShape, room: NodeRoom) -> int:
 
 
 __all__ = ["why_pending", "fit_reasons", "fit_summary", "tolerates", "effective_taints", "node_rooms",
-           "NodeRoom", "PodShape", "matches_node", "fits_count"]
+           "NodeRoom", "PodShape", "StaticIndex", "matches_node", "fits_count"]

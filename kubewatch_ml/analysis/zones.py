@@ -9,7 +9,7 @@ from ..model import Pod
 from ..snapshot import ClusterSnapshot
 from .allocation import Allocation, Load, allocation, is_prod
 from .models import WorkloadZoneSpread, ZoneCount, ZoneLossImpact, ZoneSummary, ZoneView
-from .scheduling import NodeRoom, PodShape, fits_count, node_rooms, static_reason
+from .scheduling import NodeRoom, PodShape, StaticIndex, fits_count, node_rooms
 
 SPREAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")  # DaemonSets follow nodes; Jobs finish
 UNPLACED_SHOWN = 20
@@ -100,7 +100,8 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
     spreads.sort(key=lambda s: (not (s.prod and s.single_zone), not s.single_zone, -s.skew, s.key))
 
     by_zone = _shape_groups(moving)
-    losses = tuple(_zone_loss(cluster, z, rooms, ready_in, by_zone.get(z, [])) for z in zones) if len(zones) > 1 else ()
+    static = StaticIndex(rooms)  # shared by the zones: a placement's eligible nodes are found once
+    losses = tuple(_zone_loss(cluster, z, static, ready_in, by_zone.get(z, [])) for z in zones) if len(zones) > 1 else ()
     return ZoneView(rows=tuple(summaries), workloads=tuple(spreads),
                     single_zone=tuple(s.key for s in spreads if s.single_zone), losses=losses)
 
@@ -123,7 +124,7 @@ def _shape_groups(moving: dict[tuple, list[Pod]]) -> dict[str, list[tuple[PodSha
     return {z: [(shape, n, lists) for shape, (n, lists) in gs.items()] for z, gs in merged.items()}
 
 
-def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready_in,
+def _zone_loss(cluster: ClusterSnapshot, zone: str, static: StaticIndex, ready_in,
                groups: list[tuple[PodShape, int, list[list[Pod]]]]) -> ZoneLossImpact:
     down, degraded = [], []
     for key, per_zone in ready_in.items():
@@ -131,7 +132,7 @@ def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready
         if lost:
             (down if lost == sum(per_zone.values()) else degraded).append(key)
     # remaining capacity: other zones' nodes that take new pods (Ready, not cordoned); copied, then filled
-    remaining = [r.copy() for r in rooms if r.zone != zone and r.ready and not r.unschedulable]
+    remaining = {i: r.copy() for i, r in enumerate(static.rooms) if r.zone != zone and r.ready and not r.unschedulable}
     # groups of identical pods, biggest first, each pod onto the eligible node with the most room left
     groups = sorted(groups, key=lambda g: (g[0].gpu, sum(v for _, v in g[0].extended), g[0].cpu_m, g[0].memory), reverse=True)
     eligible_by_placement: dict[tuple, list[NodeRoom]] = {}
@@ -149,7 +150,8 @@ def _zone_loss(cluster: ClusterSnapshot, zone: str, rooms: list[NodeRoom], ready
         pl = shape.placement()
         eligible = eligible_by_placement.get(pl)
         if eligible is None:
-            eligible = eligible_by_placement[pl] = [r for r in remaining if static_reason(shape, r) is None]
+            # in node order, as the heap's tie-break on position needs
+            eligible = eligible_by_placement[pl] = [remaining[i] for i in static.passing(shape) if i in remaining]
         key = _gpu_free if shape.gpu else _free_share
         heap = heaps.get((pl, key))
         if heap is None:
