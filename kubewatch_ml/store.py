@@ -55,6 +55,14 @@ class KindLoadError(Exception):
 
 
 _RESTART = object()
+THROTTLE_RETRIES = 5
+
+
+def _retry_after(headers) -> float:
+    try:
+        return min(max(float(headers.get("retry-after", 1)), 0.0), 10.0)
+    except (TypeError, ValueError):
+        return 1.0
 
 
 def list_kind(conn: KubeConnection, kind: str, namespace: str | None = None,
@@ -71,12 +79,18 @@ def list_kind(conn: KubeConnection, kind: str, namespace: str | None = None,
 
     def fetch() -> None:
         cont = ""
+        throttled = 0
         try:
             while not cancel.is_set():
                 params = {"limit": limit}
                 if cont:
                     params["continue"] = cont
                 r = conn.request("GET", path, params)
+                if r.status in (429, 503) and throttled < THROTTLE_RETRIES:  # as client-go: honour Retry-After
+                    throttled += 1
+                    cancel.wait(_retry_after(r.headers))
+                    continue
+                throttled = 0
                 if r.status == 410 and cont:  # the continue token expired mid-list: start over
                     cont = ""
                     pages.put(_RESTART)

@@ -41,6 +41,7 @@ class FakeApi:
         self.objects: dict[str, dict[str, dict]] = {k: {} for k in CODECS}  # kind -> uid -> obj
         self.log: dict[str, list[tuple[int, str, dict]]] = {k: [] for k in CODECS}
         self.forbidden: set[str] = set()
+        self.throttle: dict[str, int] = {}  # kind -> how many list pages answer 429 first
         self.expire_watch_once: set[str] = set()  # next watch of these kinds answers 410
         self.compacted_rv = 0  # watches from an older resourceVersion get a 410 ERROR event
         self.requests: list[tuple[str, str]] = []
@@ -134,6 +135,13 @@ class FakeApi:
             return self._status(h, 404, "NotFound", f"the server could not find the requested resource {u.path}")
         if h.command != "GET":
             return self._status(h, 405, "MethodNotAllowed", "read-only fake")
+        if self.throttle.get(kind, 0) > 0 and q.get("continue"):  # throttle mid-list pages
+            self.throttle[kind] -= 1
+            h.send_response(429)
+            h.send_header("Retry-After", "0")
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
         if kind in self.forbidden:
             return self._status(h, 403, "Forbidden", f'{kind} is forbidden: User "viewer" cannot list resource "{kind}"')
         if q.get("watch") in ("true", "1"):

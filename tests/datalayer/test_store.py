@@ -207,3 +207,13 @@ def test_losing_permission_clears_the_kind_and_notifies(conn, fake_api):
         assert _wait(lambda: len(calls) >= 2)  # the load, then the forbidden state (coalesced, <= 2/s)
     finally:
         store.stop()
+
+
+def test_throttled_pages_are_retried_in_place(conn, fake_api):
+    _seed(fake_api, 1200)
+    fake_api.throttle["pods"] = 3
+    snap = load_snapshot(conn, kinds=("pods",))
+    assert len(snap.pods) == 1200 and snap.kinds["pods"].complete and snap.kinds["pods"].pages == 3
+    pod_lists = [p for _, p in fake_api.requests if p.startswith("/api/v1/pods?")]
+    assert len(pod_lists) == 3 + 3  # three pages, three 429s retried without starting over
+    assert sum(1 for p in pod_lists if "continue=" not in p) == 1
