@@ -182,6 +182,7 @@ class ClusterStore:
         self._f_by_ns: dict[str, tuple[str, ...]] = {}
         self._f_by_owner: dict[WorkloadKey, tuple[str, ...]] = {}
         self.applied_events = 0  # watch events applied (for benchmarks and status lines)
+        self.lists_completed: dict[str, int] = {k: 0 for k in self.kinds}  # 1 + relists (410, errors)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -313,6 +314,7 @@ class ClusterStore:
                 self._replace_all(kind, records)
             del records
             self._rv[kind] = rv
+            self.lists_completed[kind] += 1
             self._mark_changed(kind)
         self._set_state(kind, listed=n, total=n, pages=pages[0], complete=True, forbidden=False, error="",
                         synced_at=time.time(), settle=True)

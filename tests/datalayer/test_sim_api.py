@@ -141,7 +141,7 @@ def test_compacted_history_leads_to_relist(sim, admin):
             sim.objects.compact()
         assert _wait(lambda: not any(p.name == "trainer-7d9f8b6c5-00010" for p in store.snapshot().pods.values()))
         assert sim.stats.get("watches", 0) > lists_before
-        assert len(store.snapshot().pods) == 702
+        assert len(store.snapshot().pods) == 702 and store.lists_completed["pods"] >= 2
     finally:
         store.stop()
 

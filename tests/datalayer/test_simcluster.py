@@ -140,3 +140,34 @@ def test_running_clock_churn(tmp_path):
         finally:
             store.stop()
             conn.close()
+
+
+@pytest.mark.parametrize("fault", ["api-restart=1", "api-gone"])
+def test_store_recovers_from_api_faults(tmp_path, fault):
+    with SimCluster(seed=5, nodes=20, pods=300, start_clock=False, exporters=False, workdir=tmp_path) as s:
+        conn = connect(KubeOptions(kubeconfig=s.kubeconfig_path))
+        store = ClusterStore(conn, kinds=("pods", "nodes", "replicasets", "deployments"), watch_timeout=30).start()
+        try:
+            assert store.wait_synced(30)
+            r = conn.request("PUT", "/_sim/faults", {"spec": fault})
+            assert r.status == 200, r.body
+            time.sleep(1.5 if fault.startswith("api-restart") else 0.2)
+            s.advance(120)  # changes while (and after) the watches were cut
+            name = sorted(store.snapshot().nodes)[0]
+
+            def cordon():
+                try:
+                    return conn.request("PATCH", f"/api/v1/nodes/{name}", body={"spec": {"unschedulable": True}},
+                                        content_type="application/strategic-merge-patch+json").status == 200
+                except Exception:  # the port may still be closed
+                    return False
+
+            assert _wait(cordon, 20)
+            assert _wait(lambda: store.snapshot().nodes[name].unschedulable, 40)
+            fresh = load_snapshot(conn, kinds=store.kinds)
+            assert _wait(lambda: _equal(store.snapshot(), fresh), 40)
+            assert not any(st.error for st in store.progress().values())
+            # (no relist is forced here: the watch had seen everything up to the compaction point)
+        finally:
+            store.stop()
+            conn.close()
