@@ -8,6 +8,7 @@ methods and `check_action`; the app picks them up. They act on `app.current_sele
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from typing import Callable
 
@@ -27,7 +28,9 @@ from .widgets.render import Palette
 
 try:  # the actions engineer's keys and modals (optional until they land)
     from .screens.action_keys import ACTION_BINDINGS, ActionKeys
-except ImportError:  # pragma: no cover - depends on what is installed
+except ModuleNotFoundError as _missing:  # pragma: no cover - only before the actions land
+    if _missing.name != f"{__package__}.screens.action_keys":
+        raise
     ACTION_BINDINGS: list = []
 
     class ActionKeys:  # type: ignore[no-redef]
@@ -102,6 +105,9 @@ class KubewatchApp(ActionKeys, App[int]):
         # Fewer, cheaper collections: analysis allocates a lot of short-lived objects per frame and
         # the default gen0 threshold (700) promotes them into costly full collections.
         gc.set_threshold(50_000, 20, 100)
+        # The UI thread gives up the GIL at every select(); taking it back from a busy feed thread
+        # costs up to one switch interval each time (default 5 ms, many times per key press).
+        sys.setswitchinterval(0.001)
         try:
             self.theme = self.config.textual_theme
         except Exception:
