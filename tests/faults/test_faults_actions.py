@@ -100,3 +100,52 @@ def test_write_answered_too_late_says_it_may_have_landed_and_is_not_doubled(sim,
         assert line["result"] == "error" and "may have been applied" in line["message"]
     finally:
         conn.close()
+
+
+def test_label_by_keys_during_500s_in_the_dashboard(sim, tmp_path, monkeypatch, fast):
+    """The same through the keys: the failure is shown, the audit says error, a second try lands once."""
+    import asyncio
+    import json as _json
+
+    from faults_support import live_feed, screen_text, until
+    from kubewatch_ml.app import KubewatchApp
+    from kubewatch_ml.screens.action_confirm import ConfirmActionScreen
+    from kubewatch_ml.screens.action_input import ActionInputScreen
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    node = sim.scenario.cordoned_node  # a GPU node: listed in the GPU nodes view
+
+    def notes(app) -> list[str]:
+        return [str(n.message) for n in app._notifications]
+
+    async def label_by_keys(pilot, app, text):
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, ActionInputScreen), what="the label input")
+        await pilot.press(*text, "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen), what="the confirmation")
+
+    async def body():
+        feed = live_feed(sim, context="sim-admin")
+        app = KubewatchApp(feed)
+        try:
+            async with app.run_test(size=(160, 40)) as pilot:
+                await until(pilot, lambda: app.main_screen.latest is not None, what="first frame")
+                await pilot.press("3")
+                await until(pilot, lambda: node in screen_text(app), what="the node in the GPU view")
+                app.main_screen.active_panel().table.set_cursor_key(node)
+                await pilot.pause()
+                assert app.current_selection().name == node
+                await label_by_keys(pilot, app, "team=oncall")
+                faults(sim, "api-500=nodes")  # the server breaks between confirmation and sending
+                await pilot.press("y")
+                await until(pilot, lambda: any("500" in n for n in notes(app)), what="the failure shown")
+                faults(sim, clear=True)
+                assert "team" not in _labels(sim, node)
+                await label_by_keys(pilot, app, "team=oncall")
+                await pilot.press("y")
+                await until(pilot, lambda: _labels(sim, node).get("team") == "oncall", what="the label applied")
+        finally:
+            feed.conn.close()
+    asyncio.run(body())
+    rows = [_json.loads(x) for x in (tmp_path / "state" / "kubewatch-ml" / "audit.jsonl").read_text().splitlines()]
+    assert [(r["action"], r["result"]) for r in rows] == [("label", "error"), ("label", "ok")]
+    assert "500" in rows[0]["message"]
