@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Callable, Iterable, Mapping
 
 import msgspec
+import urllib3
 
 from .errors import ConnectError
 from .snapshot import ClusterSnapshot, KindState, WorkloadKey, nodes_by_gpu_product
@@ -261,7 +262,7 @@ class ClusterStore:
             except _Settled:
                 self._stop.wait(FORBIDDEN_RETRY_S)
                 need_list = True
-            except (ConnectError, KindLoadError, msgspec.DecodeError, OSError) as e:
+            except (ConnectError, KindLoadError, msgspec.DecodeError, OSError, urllib3.exceptions.HTTPError) as e:
                 if self._stop.is_set():
                     break
                 self._set_state(kind, error=_one_line(e))

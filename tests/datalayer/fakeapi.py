@@ -41,6 +41,7 @@ class FakeApi:
         self.objects: dict[str, dict[str, dict]] = {k: {} for k in CODECS}  # kind -> uid -> obj
         self.log: dict[str, list[tuple[int, str, dict]]] = {k: [] for k in CODECS}
         self.forbidden: set[str] = set()
+        self.cut_watches: set[str] = set()  # the next watch event of these kinds breaks the connection
         self.throttle: dict[str, int] = {}  # kind -> how many list pages answer 429 first
         self.expire_watch_once: set[str] = set()  # next watch of these kinds answers 410
         self.compacted_rv = 0  # watches from an older resourceVersion get a 410 ERROR event
@@ -189,6 +190,13 @@ class FakeApi:
                     pos = rv
                     if ns is not None and obj["metadata"].get("namespace") != ns:
                         continue
+                    if kind in self.cut_watches:  # half a line, then the connection dies (no last chunk)
+                        self.cut_watches.discard(kind)
+                        h.wfile.write(b"%x\r\n" % 400 + b'{"type":"MODIFIED","obj')
+                        h.wfile.flush()
+                        h.connection.shutdown(2)
+                        h.close_connection = True
+                        return
                     chunk(json.dumps({"type": typ, "object": obj}).encode() + b"\n")
                 if q.get("allowWatchBookmarks") == "true":
                     chunk(json.dumps({"type": "BOOKMARK", "object": {"kind": "Pod", "metadata": {"resourceVersion": str(pos)}}}).encode() + b"\n")

@@ -143,7 +143,7 @@ def test_running_clock_churn(tmp_path):
 
 
 @pytest.mark.parametrize("fault", ["api-restart=1", "api-gone"])
-def test_store_recovers_from_api_faults(tmp_path, fault):
+def test_store_recovers_from_api_faults(tmp_path, fault, caplog):
     with SimCluster(seed=5, nodes=20, pods=300, start_clock=False, exporters=False, workdir=tmp_path) as s:
         conn = connect(KubeOptions(kubeconfig=s.kubeconfig_path))
         store = ClusterStore(conn, kinds=("pods", "nodes", "replicasets", "deployments"), watch_timeout=30).start()
@@ -168,6 +168,7 @@ def test_store_recovers_from_api_faults(tmp_path, fault):
             assert _wait(lambda: _equal(store.snapshot(), fresh), 40)
             assert not any(st.error for st in store.progress().values())
             # (no relist is forced here: the watch had seen everything up to the compaction point)
+            assert not [r for r in caplog.records if r.name.startswith("kubewatch_ml") and r.levelname == "ERROR"]
         finally:
             store.stop()
             conn.close()

@@ -217,3 +217,17 @@ def test_throttled_pages_are_retried_in_place(conn, fake_api):
     pod_lists = [p for _, p in fake_api.requests if p.startswith("/api/v1/pods?")]
     assert len(pod_lists) == 3 + 3  # three pages, three 429s retried without starting over
     assert sum(1 for p in pod_lists if "continue=" not in p) == 1
+
+
+def test_broken_watch_stream_resumes_without_internal_error(conn, fake_api, caplog):
+    _seed(fake_api, 5)
+    store = ClusterStore(conn, kinds=("pods",), watch_timeout=30).start()
+    try:
+        assert store.wait_synced(10)
+        fake_api.cut_watches.add("pods")
+        fake_api.put("pods", pod("web-abc-500", node="n1"))  # this event's line is cut in half
+        assert _wait(lambda: "uid-default-web-abc-500" in store.snapshot().pods)  # resumed, then received
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+        assert store.lists_completed["pods"] == 1  # resumed from the resourceVersion, no relist
+    finally:
+        store.stop()
