@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import threading
@@ -155,7 +156,7 @@ class KubeConnection:
 
     def _make_pool(self) -> urllib3.PoolManager:
         a = self._auth
-        kw: dict[str, Any] = dict(num_pools=4, maxsize=32, block=False, retries=False)
+        kw: dict[str, Any] = dict(num_pools=4, maxsize=48, block=False, retries=False)  # 15 watches + lists + proxies
         if a.host.startswith("https"):
             kw["cert_reqs"] = ssl.CERT_REQUIRED if a.verify else ssl.CERT_NONE
             if a.verify and a.ca_file:
@@ -371,7 +372,7 @@ def _load_configuration(opts: KubeOptions):
         if exec_cfg and not cfg.api_key and not cfg.cert_file:
             why = problems[-1] if problems else "it returned no token or client certificate"
             raise ConnectError(f"the exec credential plugin {exec_cfg.get('command', '?')!r} of user {user!r} failed "
-                               f"({_one_line(Exception(why))}): check that it is installed and logged in")
+                               f"({_redact_tokens(_one_line(Exception(why)))}): check that it is installed and logged in")
     except ConnectError:
         raise
     except ConfigException as e:
@@ -391,6 +392,14 @@ class _ErrorCollector(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-+=.~]{20,}")
+
+
+def _redact_tokens(text: str) -> str:
+    """A failing exec plugin's stderr is quoted to the user; a token it printed must not be."""
+    return _TOKEN_LIKE.sub("<redacted>", text)
 
 
 class _captured_root_errors:

@@ -140,6 +140,13 @@ def test_credentials_never_appear_in_any_output(sim, tmp_path, capsys, caplog):
                                                          "interactiveMode": "Never"}}},
                      {"name": "bad", "user": {"token": sim.admin_token + "-revoked"}}],
            "contexts": [{"name": n, "context": {"cluster": "sim", "user": n}} for n in ("tok", "exec", "bad")]}
+    failing = tmp_path / "failing-plugin.py"  # a broken plugin that dumps a token on stderr
+    failing.write_text("import sys\nsys.stderr.write('login failed, cached token %s\\n')\nsys.exit(1)\n"
+                       % sim.admin_token)
+    doc["users"].append({"name": "execfail", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1",
+                                                               "command": sys.executable, "args": [str(failing)],
+                                                               "interactiveMode": "Never"}}})
+    doc["contexts"].append({"name": "execfail", "context": {"cluster": "sim", "user": "execfail"}})
     kc = tmp_path / "kubeconfig"
     kc.write_text(yaml.safe_dump(doc))
     secrets = [sim.admin_token, sim.viewer_token, key_b64[:40], key_body]
@@ -163,6 +170,9 @@ def test_credentials_never_appear_in_any_output(sim, tmp_path, capsys, caplog):
     code, out, err = _run(capsys, "triage", "--kubeconfig", str(kc), "--context", "bad", "--no-metrics")
     assert code == 3
     outputs["401 error"] = out + err
+    code, out, err = _run(capsys, "triage", "--kubeconfig", str(kc), "--context", "execfail", "--no-metrics")
+    assert code == 3 and "exec credential plugin" in err and "login failed" in err  # its words, not its token
+    outputs["exec plugin error"] = out + err
     # an action's audit line and its error message
     from kubewatch_ml.actions.audit import AuditLog
     from kubewatch_ml.actions.session import ActionSession
