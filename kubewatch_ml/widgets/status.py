@@ -13,7 +13,8 @@ API_STYLE = {"connected": "ok", "static": "info", "replay": "info", "loading": "
 
 def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Palette, *,
                 refresh_seconds: float = 2.0, extra: str = "") -> Text:
-    """One line, most important first: badges, context, API, metrics, data age, markers."""
+    """One line, most important first: badges, context, API, data age, forbidden kinds, metrics
+    (whose source description can be long, so it comes last before the app's note)."""
     t = Text(no_wrap=True, overflow="ellipsis", end="")
     if status.readonly:
         t.append(" READ-ONLY ", style=f"bold reverse {pal.warning}")
@@ -38,13 +39,6 @@ def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Pal
         t.append(f" STALE {names} {fmt_age(max(0.0, now - oldest))}", style=f"bold {pal.critical}")
     if status.api_error:
         t.append(f" ({clean(status.api_error)[:90]})", style=pal.warning)
-    t.append(" │ ", style=pal.dim)
-    ms = status.metrics_state or "…"
-    t.append("metrics ", style=pal.dim)
-    t.append("● ", style=pal.severity({"ok": "ok", "partial": "warning", "stale": "warning", "unavailable": "critical"}.get(ms, "info")))
-    if status.metrics_state and status.metrics_state != "ok":  # before the source: a long URL must not hide it
-        t.append(f"[{status.metrics_state}] ", style=pal.warning)
-    t.append(clean(status.metrics_source) or ms)
     if taken_at is not None:
         age = max(0.0, now - taken_at)
         t.append(" │ ", style=pal.dim)
@@ -54,6 +48,14 @@ def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Pal
     if status.forbidden:
         t.append(" │ ", style=pal.dim)
         t.append("forbidden: " + ", ".join(status.forbidden), style=pal.warning)
+    t.append(" │ ", style=pal.dim)
+    ms = status.metrics_state or "…"
+    t.append("metrics ", style=pal.dim)
+    t.append("● ", style=pal.severity({"ok": "ok", "partial": "warning", "stale": "warning", "unavailable": "critical"}.get(ms, "info")))
+    if status.metrics_state and status.metrics_state != "ok":  # before the source: a long URL must not hide it
+        t.append(f"[{status.metrics_state}] ", style=pal.warning)
+    source = clean(status.metrics_source) or ms
+    t.append(source if len(source) <= 80 else source[:79] + "…")
     if extra:
         t.append(" │ ", style=pal.dim)
         t.append(clean(extra), style=pal.accent)
