@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
@@ -69,6 +70,14 @@ def fault_reason(exc: BaseException, what: str, timeout: float) -> str:
     return f"{what} failed: {type(exc).__name__}: {str(exc)[:100]}"
 
 
+def display_url(url: str) -> str:
+    """The URL as shown to the user (status line, snapshots): without user:password@."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def auth_options(opts: MetricsOptions) -> tuple[dict[str, str], tuple[str, str] | None]:
     """Headers (bearer token, custom headers) and basic auth from the options; UserError-free: the
     CLI validated the shapes."""
@@ -110,7 +119,7 @@ class PrometheusMetrics:
         self.history_seconds = history_seconds
         self.history_step = history_step or max(1.0, history_seconds / 120)
         self.memory = AreaMemory(stale_after)
-        self.label = label or f"prometheus {self.url}"
+        self.label = label or f"prometheus {display_url(self.url)}"
         self._pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="prom-query")
         self.queries_issued = 0  # for tests: one refresh issues each query once
         self._count_lock = threading.Lock()

@@ -282,3 +282,20 @@ def test_hostile_text_is_shown_inert_in_the_dashboard(sim):
         finally:
             feed.conn.close()
     asyncio.run(body())
+
+
+def test_prometheus_credentials_never_appear_in_any_output(sim, tmp_path, capsys):
+    """Password in the Prometheus URL, a bearer token and basic auth: none reach stdout, stderr or files."""
+    secrets = ["URLPASSW0RD-9f2c", "PROMTOKEN-77ab1c9d2e", "BASICPASS-31d0"]
+    args = ["--prometheus-url", f"http://ops:{secrets[0]}@127.0.0.1:1", "--prometheus-token", secrets[1],
+            "--prometheus-basic-auth", f"ops:{secrets[2]}", "--query-timeout", "0.5",
+            "--kubeconfig", sim.kubeconfig_path, "--context", "sim-viewer"]
+    texts = []
+    for fmt in ("json", "md", "html"):
+        code, out, err = _run(capsys, "snapshot", "-f", fmt, *args)
+        assert code == 0, err
+        texts.append(out + err)
+    code, out, err = _run(capsys, "triage", "-f", "json", *args)
+    texts.append(out + err)
+    assert "prometheus http://127.0.0.1:1" in texts[0]  # the source is named, without its userinfo
+    assert [s for s in secrets for t in texts if s in t] == []
