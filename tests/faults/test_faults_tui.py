@@ -129,3 +129,13 @@ def test_dropped_watches_and_410_still_deliver_every_change(sim, fast):
         conn.close()
     import asyncio
     asyncio.run(_run(sim, body))
+
+
+def test_tui_that_cannot_start_says_why_in_one_line(sim, capsys):
+    from kubewatch_ml.cli import main
+    faults(sim, "api-503")
+    code = main(["tui", "--kubeconfig", sim.kubeconfig_path, "--context", "sim-viewer"])
+    out, err = capsys.readouterr()
+    assert code == 3 and out == "" and "Traceback" not in err
+    assert err == f"kubewatch-ml: {sim.api_url} is failing (HTTP 503): the API server is unhealthy; retry later\n"
+    faults(sim, clear=True)
