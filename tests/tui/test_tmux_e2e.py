@@ -65,21 +65,52 @@ class Tmux:
         raise AssertionError(f"{text!r} not on screen after {timeout}s:\n{screen}")
 
 
-@pytest.fixture
-def tmux_session(tmp_path):
-    tmux = _need_tmux()
+def _start(tmux: str, tmp_path, demo_args: str) -> Tmux:
     assert SCRIPT.exists(), f"console script missing: {SCRIPT} (pip install -e .)"
     name = f"kw-e2e-{uuid.uuid4().hex[:8]}"
     env = f"XDG_CONFIG_HOME={tmp_path}/config XDG_STATE_HOME={tmp_path}/state TERM=xterm-256color"
     # (the short sleep: tmux may size a detached pane just after starting its command)
-    cmd = f"sleep 1; cd {ROOT} && env {env} {SCRIPT} demo --nodes 30 --pods 300 --no-prometheus --seed 7"
+    cmd = f"sleep 1; cd {ROOT} && env {env} {SCRIPT} demo {demo_args}"
     subprocess.run([tmux, "new-session", "-d", "-s", name, "-x", "160", "-y", "48", cmd], check=True, timeout=20)
-    session = Tmux(tmux, name)
+    return Tmux(tmux, name)
+
+
+@pytest.fixture
+def tmux_session(tmp_path):
+    session = _start(_need_tmux(), tmp_path, "--nodes 30 --pods 300 --no-prometheus --seed 7")
     try:
         yield session
     finally:
         if session.alive():
-            session.run("kill-session", "-t", name, check=False)
+            session.run("kill-session", "-t", session.name, check=False)
+
+
+def _quit(t: Tmux) -> None:
+    t.keys("q")
+    deadline = time.monotonic() + 30
+    while t.alive() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not t.alive(), "q did not stop the demo (simulator and dashboard)"
+
+
+def test_demo_with_a_real_prometheus(tmp_path):
+    tmux = _need_tmux()
+    from kubewatch_ml.sim.prometheus_server import find_prometheus_binary
+
+    if find_prometheus_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("the prometheus binary is required for this test (CI is set)")
+        pytest.skip("prometheus not installed")
+    t = _start(tmux, tmp_path, "--nodes 20 --pods 200 --seed 7")
+    try:
+        screen = t.wait_for("Top findings", timeout=120)
+        status = [line for line in screen.splitlines() if "ctx sim-admin" in line]
+        assert status and "real Prometheus" in status[0] and "prometheus http://127.0.0.1:" in status[0], status
+        assert "Traceback" not in screen
+        _quit(t)
+    finally:
+        if t.alive():
+            t.run("kill-session", "-t", t.name, check=False)
 
 
 def test_demo_in_a_real_terminal(tmux_session):
@@ -116,9 +147,5 @@ def test_demo_in_a_real_terminal(tmux_session):
     t.keys("Escape")
     t.wait_gone("ID (config.toml [keys])")
     time.sleep(0.5)
-    t.keys("q")
-    deadline = time.monotonic() + 30
-    while t.alive() and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert not t.alive(), "q did not stop the demo (simulator and dashboard)"
+    _quit(t)
     assert nodes_before > 0
