@@ -351,8 +351,19 @@ def pod(o: w.Pod) -> m.Pod:
         node_selector=labels(sp.node_selector), tolerations=_tolerations_raw(sp.tolerations),
         affinity_terms=terms, has_anti_affinity=anti,
         has_spread_constraints=bytes(tsc).strip() not in (b"", b"[]", b"null"),
-        conditions=_conditions(st.conditions), annotations=_annotations(ann),
+        conditions=_pod_conditions(st.conditions), annotations=_annotations(ann),
     )
+
+
+# True on every healthy pod and read by no view: not kept (~0.2 KB per pod at 150,000 pods).
+# Ready and PodScheduled are always kept; any condition that is not True is kept.
+_ROUTINE_POD_CONDITIONS = frozenset({"Initialized", "ContainersReady", "PodReadyToStartContainers"})
+
+
+def _pod_conditions(cs: list[w.Condition] | None) -> tuple[m.Condition, ...]:
+    if not cs:
+        return ()
+    return _conditions([c for c in cs if c.status != "True" or c.type not in _ROUTINE_POD_CONDITIONS])
 
 
 def node(o: w.Node) -> m.Node:

@@ -204,3 +204,14 @@ def test_paths():
     assert decode.CODECS["nodes"].path("ml") == "/api/v1/nodes"
     assert decode.CODECS["horizontalpodautoscalers"].path("a") == "/apis/autoscaling/v2/namespaces/a/horizontalpodautoscalers"
     assert "secrets" not in decode.CODECS
+
+
+def test_routine_true_pod_conditions_are_not_kept():
+    conds = [{"type": t, "status": s} for t, s in (
+        ("PodReadyToStartContainers", "True"), ("Initialized", "True"), ("ContainersReady", "False"),
+        ("Ready", "True"), ("PodScheduled", "True"), ("DisruptionTarget", "True"))]
+    body = {"items": [{"metadata": {"name": "p", "uid": "u"}, "status": {"conditions": conds}}]}
+    p = decode.decode_list("pods", json.dumps(body).encode()).records[0]
+    assert [(c.type, c.status) for c in p.conditions] == [
+        ("ContainersReady", "False"), ("Ready", "True"), ("PodScheduled", "True"), ("DisruptionTarget", "True")]
+    assert p.ready
