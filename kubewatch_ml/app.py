@@ -139,6 +139,16 @@ class KubewatchApp(ActionKeys, App[int]):
         return None if self.main_screen is None else self.main_screen.current_selection()
 
     @property
+    def view_settled(self) -> bool:
+        """The visible view shows the latest frame with its rows in place (big views build their rows,
+        and filter/sort them, in a worker): wait for this before a screenshot."""
+        main = self.main_screen
+        if main is None or main.latest is None:
+            return False
+        panel = main.active_panel()
+        return panel is None or (panel.shown_frame is main.latest and not panel.table.busy)
+
+    @property
     def active_view(self) -> str:
         return "overview" if self.main_screen is None else self.main_screen.active
 

@@ -344,3 +344,18 @@ async def test_a_burst_of_keys_after_slash_all_land_in_the_filter():
         await until(pilot, lambda: table.filter == "a100")
         assert app.active_view == "gpus"
         assert {r.key for r in table.visible_rows} == {"gpu-a100-1", "gpu-a100-2"}
+
+
+async def test_view_settled_waits_for_rows_built_off_the_ui_thread(monkeypatch):
+    """Views over INLINE_ROWS build their rows in a worker; view_settled says when they are in place
+    (the SVG export waits on it)."""
+    import kubewatch_ml.screens.main as main_mod
+
+    monkeypatch.setattr(main_mod, "INLINE_ROWS", 0)  # every view counts as big here
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("7")
+        await until(pilot, lambda: app.view_settled)
+        assert panel(app, "findings").table.row_count == len(app.main_screen.latest.items["findings"]) > 0
+        assert "SEVERITY" in screen_text(app) and "building" not in screen_text(app)
