@@ -29,7 +29,7 @@ def analyze(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: floa
     quotas = quota_view(cluster, metrics, alloc=alloc)
     gpus = gpu_view(cluster, metrics, alloc=alloc)
     hpas = hpa_view(cluster, metrics, now)
-    probes = probe_view(cluster, metrics, now)
+    probes = probe_view(cluster, metrics, now, alloc=alloc)
     zones = zone_view(cluster, metrics, alloc=alloc, rooms=rooms)
     pending = why_pending(cluster, metrics, now, alloc=alloc, rooms=rooms)
     found = findings(cluster, metrics, now, quotas=quotas, gpus=gpus, hpas=hpas, probes=probes, zones=zones,

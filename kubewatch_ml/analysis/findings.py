@@ -50,7 +50,7 @@ def findings(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: flo
     quotas = quotas or quota_view(cluster, metrics, alloc=alloc)
     gpus = gpus or gpu_view(cluster, metrics, alloc=alloc)
     hpas = hpas or hpa_view(cluster, metrics, now)
-    probes = probes or probe_view(cluster, metrics, now)
+    probes = probes or probe_view(cluster, metrics, now, alloc=alloc)
     zones = zones or zone_view(cluster, metrics, alloc=alloc, rooms=rooms)
     pending = pending or why_pending(cluster, metrics, now, alloc=alloc, rooms=rooms)
     out: list[Finding] = []

@@ -68,9 +68,7 @@ def gpu_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, *
             for prof in sorted(set(mig_alloc) | set(mig_used))
         )
         pods = []
-        for p in cluster.pods_on(n.name):
-            if p.terminated:
-                continue
+        for p in alloc.gpu_pods.get(n.name, ()):  # the node's non-terminated pods holding GPUs or MIG slices
             req = requests_of(p)
             pm = mig_of(req.extended)
             if req.gpu > 0 or pm:

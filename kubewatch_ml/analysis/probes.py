@@ -7,6 +7,7 @@ from collections import defaultdict
 from ..metrics_snapshot import MetricsSnapshot
 from ..model import Event, Pod
 from ..snapshot import ClusterSnapshot, top_controller
+from .allocation import Allocation
 from .areas import area_note, join_notes, kind_unreadable
 from .models import ProbeGroup, ProbeRow, ProbeView
 
@@ -28,7 +29,9 @@ def probe_type_of(message: str) -> str:
     return ""
 
 
-def probe_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, now: float | None = None) -> ProbeView:
+def probe_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, now: float | None = None, *,
+               alloc: Allocation | None = None) -> ProbeView:
+    """`alloc` (optional) supplies the pods whose statuses look troubled, gathered in allocation()'s pass."""
     probes_ok = metrics is not None and metrics.area("probes").ok
     restarts_ok = metrics is not None and metrics.area("restarts").ok
     failures: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
@@ -47,9 +50,7 @@ def probe_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None,
             flagged.add((ns, name))
 
     rows: list[ProbeRow] = []
-    for p in cluster.pods.values():
-        if not _looks_troubled(p) and (p.namespace, p.name) not in flagged:
-            continue
+    for p in _candidates(cluster, flagged, alloc):
         rows.extend(_pod_rows(cluster, p, failures, crashloop_metric, restarts_1h, probes_ok, restarts_ok))
 
     groups: dict[str, list[ProbeRow]] = defaultdict(list)
@@ -69,6 +70,22 @@ def probe_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None,
     note = join_notes(f"events unreadable ({unreadable})" if unreadable else "",
                       area_note(metrics, "probes", "probe counters"), area_note(metrics, "restarts", "restart history"))
     return ProbeView(rows=tuple(out), containers=tuple(r for g in out for r in g.rows), note=note)
+
+
+def _candidates(cluster: ClusterSnapshot, flagged: set[tuple[str, str]], alloc: Allocation | None) -> list[Pod]:
+    """The pods that look troubled or that events/metrics name, each once (the view sorts its rows)."""
+    if alloc is None:
+        return [p for p in cluster.pods.values() if _looks_troubled(p) or (p.namespace, p.name) in flagged]
+    out = list(alloc.troubled)
+    if flagged:
+        seen = {p.uid for p in out}
+        pods = cluster.pods
+        for ns in {ns for ns, _ in flagged}:  # only the namespaces that have a flagged pod
+            for u in cluster.pods_by_namespace.get(ns, ()):
+                p = pods[u]
+                if (ns, p.name) in flagged and u not in seen:
+                    out.append(p)
+    return out
 
 
 def _looks_troubled(p: Pod) -> bool:

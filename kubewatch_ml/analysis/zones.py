@@ -7,11 +7,10 @@ import heapq
 from ..metrics_snapshot import MetricsSnapshot
 from ..model import Pod
 from ..snapshot import ClusterSnapshot
-from .allocation import Allocation, Load, allocation, is_prod
+from .allocation import SPREAD_KINDS, Allocation, Load, allocation, is_prod
 from .models import WorkloadZoneSpread, ZoneCount, ZoneLossImpact, ZoneSummary, ZoneView
 from .scheduling import NodeRoom, PodShape, StaticIndex, fits_count, node_rooms
 
-SPREAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")  # DaemonSets follow nodes; Jobs finish
 UNPLACED_SHOWN = 20
 # The what-if is a greedy heuristic with bounded search: per group of identical pods, at most
 # SEARCH_LIMIT of the freest nodes that turn out short of something are tried; per zone, at most
@@ -26,7 +25,6 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
     alloc = alloc or allocation(cluster)
     rooms = rooms if rooms is not None else node_rooms(cluster, alloc)
     zones = sorted(cluster.nodes_by_zone)
-    node_zone = {n.name: n.zone for n in cluster.nodes.values()}
     empty = Load()
 
     summaries = []
@@ -49,38 +47,12 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
 
     spreads = []
     ready_in: dict[str, dict[str, int]] = {}  # workload key -> ready replicas per zone
-    # pods that would need a new home if their zone went (DaemonSet and static pods stay), keyed
-    # (zone, owner, requests): a workload's replicas share a shape, so the what-if places groups
-    moving: dict[tuple, list[Pod]] = {}
-    pods = cluster.pods
-    for (kind, ns, name), uids in cluster.pods_by_workload.items():
-        per_zone: dict[str, int] = {}
-        spread = False
-        node_bound = kind == "DaemonSet"
-        for u in uids:
-            p = pods[u]
-            if not p.node_name or p.phase == "Succeeded" or p.phase == "Failed":
-                continue
-            z = node_zone.get(p.node_name)
-            if z is None:  # bound to a node the snapshot no longer has
-                continue
-            if not node_bound and not p.is_mirror:
-                r = p.requests  # limits-only GPUs are folded in by PodShape.of (requests_of)
-                k = (z, p.owner.uid or p.owner.name, r.cpu_m, r.memory, r.gpu)  # type: ignore[union-attr]
-                group = moving.get(k)
-                if group is None:
-                    moving[k] = [p]
-                else:
-                    group.append(p)
-            spread = spread or p.has_spread_constraints or p.has_anti_affinity
-            for c in p.conditions:
-                if c.type == "Ready":
-                    if c.status == "True":
-                        per_zone[z] = per_zone.get(z, 0) + 1
-                    break
+    for wkey, uids in cluster.pods_by_workload.items():
+        kind, ns, name = wkey
         if kind not in SPREAD_KINDS:
             continue
-        wl = cluster.workloads.get((kind, ns, name))
+        per_zone = alloc.ready_by_zone.get(wkey, {})
+        wl = cluster.workloads.get(wkey)
         key = f"{kind}/{ns}/{name}"
         ready = sum(per_zone.values())
         counts = [per_zone.get(z, 0) for z in zones] or [0]
@@ -92,14 +64,13 @@ def zone_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, 
             zones_used=sum(1 for v in per_zone.values() if v > 0),
             single_zone=len(zones) > 1 and ready >= 2 and len(per_zone) == 1,
             skew=max(counts) - min(counts), prod=is_prod(ns, cluster.namespaces.get(ns)),
-            spread_constraints=spread,
+            spread_constraints=wkey in alloc.spread,
         ))
-    for p in alloc.bare:  # bare pods (no controller) move too, if they are recreated
-        if p.node_name in node_zone:
-            moving[(node_zone[p.node_name], p.uid)] = [p]
     spreads.sort(key=lambda s: (not (s.prod and s.single_zone), not s.single_zone, -s.skew, s.key))
 
-    by_zone = _shape_groups(moving)
+    # pods that would need a new home if their zone went (DaemonSet and static pods stay), gathered by
+    # allocation() keyed (zone, owner, requests): a workload's replicas share a shape, so the what-if places groups
+    by_zone = _shape_groups(alloc.displaced)
     static = StaticIndex(rooms)  # shared by the zones: a placement's eligible nodes are found once
     losses = tuple(_zone_loss(cluster, z, static, ready_in, by_zone.get(z, [])) for z in zones) if len(zones) > 1 else ()
     return ZoneView(rows=tuple(summaries), workloads=tuple(spreads),
