@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .kinds import KINDS, READ_VERBS
+from .kinds import KINDS, PRODUCT_READ, READ_VERBS
 
+_PRODUCT_KINDS = tuple(k for k in KINDS if k.resource in PRODUCT_READ)
 # The rules of the product's read-only ClusterRole, deploy/20-clusterrole.yaml (a test keeps them equal).
 READONLY_CLUSTERROLE_RULES: tuple[dict, ...] = tuple(
-    {"apiGroups": [group], "resources": sorted(k.resource for k in KINDS
-                                               if k.group == group and k.resource != "selfsubjectaccessreviews"),
+    {"apiGroups": [group], "resources": sorted(k.resource for k in _PRODUCT_KINDS if k.group == group),
      "verbs": list(READ_VERBS)}
-    for group in sorted({k.group for k in KINDS if k.resource != "selfsubjectaccessreviews"})
+    for group in sorted({k.group for k in _PRODUCT_KINDS})
 ) + ({"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"], "verbs": ["create"]},)
 
 # Everyone authenticated may ask what they may do (system:basic-user in a real cluster).

@@ -17,7 +17,8 @@ from .objects import ObjectStore
 MAX_RESTART_WAIT_S = 15.0
 LOAD_ORDER = ("namespaces", "nodes", "resourcequotas", "limitranges", "networkpolicies", "services", "deployments",
               "replicasets", "statefulsets", "daemonsets", "jobs", "pods", "horizontalpodautoscalers",
-              "poddisruptionbudgets", "events")
+              "poddisruptionbudgets", "events", "serviceaccounts", "persistentvolumeclaims", "cronjobs",
+              "clusterroles", "clusterrolebindings", "leases")
 
 
 class SimClock:

@@ -259,6 +259,19 @@ class Dynamics(WorkloadControllers, Kubelet, Readings):
                 self._collect_garbage(kind, ns, name)
         elif res == "resourcequotas" and type_ != "DELETED":
             self.dirty_ns.add(ns)
+        elif res == "namespaces" and type_ == "ADDED":
+            self._default_service_account(obj)
+
+    def _default_service_account(self, ns_obj: Obj) -> None:
+        """The ServiceAccount controller: a new namespace gets its "default" ServiceAccount."""
+        name = ns_obj["metadata"]["name"]
+        if self.store.get("serviceaccounts", name, "default") is not None:
+            return
+        try:
+            self.store.create("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                  "metadata": {"name": "default", "namespace": name}})
+        except ApiError:
+            pass  # created meanwhile
 
     def _set_state(self, key: tuple[str, str], info: PodInfo, state: str) -> None:
         info.state = state

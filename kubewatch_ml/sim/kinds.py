@@ -46,7 +46,20 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("poddisruptionbudgets", "PodDisruptionBudget", "policy", "v1", True, "poddisruptionbudget", ("pdb",), subresources=("status",)),
     KindInfo("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, "networkpolicy", ("netpol",)),
     KindInfo("selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", "v1", False, "selfsubjectaccessreview", (), ("create",)),
+    # What the in-cluster deployment (deploy/) and `kubectl describe node` need; the product reads none of them.
+    KindInfo("serviceaccounts", "ServiceAccount", "", "v1", True, "serviceaccount", ("sa",)),
+    KindInfo("persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", True, "persistentvolumeclaim", ("pvc",), subresources=("status",)),
+    KindInfo("cronjobs", "CronJob", "batch", "v1", True, "cronjob", ("cj",), categories=("all",), subresources=("status",)),
+    KindInfo("clusterroles", "ClusterRole", "rbac.authorization.k8s.io", "v1", False, "clusterrole"),
+    KindInfo("clusterrolebindings", "ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", False, "clusterrolebinding"),
+    KindInfo("leases", "Lease", "coordination.k8s.io", "v1", True, "lease"),
 )
+
+# The kinds the product itself reads (kubewatch_ml/model.py RECORD_KINDS): what deploy/20-clusterrole.yaml grants.
+PRODUCT_READ: tuple[str, ...] = (
+    "namespaces", "nodes", "pods", "events", "resourcequotas", "limitranges", "services", "deployments",
+    "replicasets", "statefulsets", "daemonsets", "jobs", "horizontalpodautoscalers", "poddisruptionbudgets",
+    "networkpolicies")
 
 BY_RESOURCE: dict[str, KindInfo] = {k.resource: k for k in KINDS}
 BY_KIND: dict[str, KindInfo] = {k.kind: k for k in KINDS}

@@ -5,9 +5,11 @@ and Events that grow. A mixin of Dynamics (dynamics.py)."""
 from __future__ import annotations
 
 import heapq
+import zlib
 from typing import Any
 
 from . import manifests as mf
+from .control_plane import NODE_LEASE_NS, is_ready, micro_time
 from .manifests import rfc3339
 from .objects import ApiError
 from .dynamics_state import STEP, Obj, PodInfo, dur as _dur, owner_of as _owner_of
@@ -16,8 +18,27 @@ from .dynamics_state import STEP, Obj, PodInfo, dur as _dur, owner_of as _owner_
 class Kubelet:
     HEARTBEAT_S = 300  # nodeStatusReportFrequency: an unchanged node status is re-posted every 5 minutes
 
+    def _renew_leases(self) -> None:
+        """Each Ready node's kubelet renews its Lease in kube-node-lease (every 10 s in a real cluster: at
+        every 15 s step here, stamped within the last 10 s); a NotReady node's lease stays stale."""
+        for name in self._node_names:
+            node = self.store.get("nodes", "", name)
+            if node is None or not is_ready(node):
+                continue
+            lease = self.store.get("leases", NODE_LEASE_NS, name)
+            if lease is None:
+                continue
+            new = dict(lease)
+            new["metadata"] = dict(lease["metadata"])
+            new["spec"] = dict(lease["spec"], renewTime=micro_time(self.now - (zlib.crc32(name.encode()) % 10000) / 1000.0))
+            try:
+                self.store.replace("leases", new, expect_rv=lease["metadata"]["resourceVersion"])
+            except ApiError:
+                pass  # a concurrent write wins; renewed again next step
+
     def _heartbeats(self) -> None:
         """Ready nodes re-post their status every 5 minutes: a slice of the nodes per step."""
+        self._renew_leases()
         names = self._node_names
         if not names:
             return

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from . import manifests as mf
 from .builder import A10G, A100_40, A100_80, H100, ClusterBuilder, Fault, PodPlan, Pool
+from .control_plane import add_control_plane
 from .load import LoadCurve, ServiceLoad
 from .manifests import rfc3339
 from .telemetry import Telemetry
@@ -379,6 +380,7 @@ def build(seed: int = 7, nodes: int = 40, pods: int = 600, start: float = 1_767_
         if env == "prod":
             _network_policies(b, ns)
     _quotas(b, team_ns)
+    add_control_plane(b.objects, seed, b.start)  # service accounts, node leases, RBAC (own random stream)
     return Scenario(seed, b.start, b.objects, b.telemetry, b.loads, b.plans, b.pod_devices, b,
                     cordoned["metadata"]["name"] if cordoned is not None and nodes >= 2 else "",
                     not_ready_name, mig_node["metadata"]["name"] if mig_node is not None else "")

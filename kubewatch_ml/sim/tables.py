@@ -304,6 +304,56 @@ def _netpol(o: Obj, now: float) -> list:
     return [o["metadata"]["name"], sel, _age(o, now)]
 
 
+_ACCESS_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def _serviceaccount(o: Obj, now: float) -> list:
+    return [o["metadata"]["name"], len(o.get("secrets") or []), _age(o, now)]
+
+
+def _pvc(o: Obj, now: float) -> list:
+    spec, st = o.get("spec") or {}, o.get("status") or {}
+    phase = st.get("phase") or "Pending"
+    if o["metadata"].get("deletionTimestamp"):
+        phase = "Terminating"
+    bound = phase == "Bound"
+    modes = ",".join(_ACCESS_MODES.get(m, m) for m in (st.get("accessModes") or []) if bound)
+    cap = ((st.get("capacity") or {}).get("storage") or "") if bound else ""
+    return [o["metadata"]["name"], phase, spec.get("volumeName") or "", cap, modes,
+            spec.get("storageClassName") or "<unset>", spec.get("volumeAttributesClassName") or "<unset>",
+            _age(o, now), spec.get("volumeMode") or "Filesystem"]
+
+
+def _cronjob(o: Obj, now: float) -> list:
+    spec, st = o.get("spec") or {}, o.get("status") or {}
+    last = parse_ts(st.get("lastScheduleTime"))
+    tmpl = ((spec.get("jobTemplate") or {}).get("spec") or {})
+    c, i = _containers_images(tmpl)
+    return [o["metadata"]["name"], spec.get("schedule", ""), spec.get("timeZone") or "<none>",
+            "True" if spec.get("suspend") else "False", len(st.get("active") or []),
+            "<none>" if last is None else human_duration(now - last), _age(o, now), c, i,
+            selector_string(tmpl.get("selector")) or "<none>"]
+
+
+def _clusterrole(o: Obj, now: float) -> list:
+    return [o["metadata"]["name"], o["metadata"].get("creationTimestamp", "")]
+
+
+def _clusterrolebinding(o: Obj, now: float) -> list:
+    ref = o.get("roleRef") or {}
+    subjects = o.get("subjects") or []
+
+    def names(kind: str) -> str:
+        return ",".join((f'{s.get("namespace", "")}/{s["name"]}' if kind == "ServiceAccount" else s["name"])
+                        for s in subjects if s.get("kind") == kind)
+    return [o["metadata"]["name"], f'{ref.get("kind", "")}/{ref.get("name", "")}', _age(o, now),
+            names("User"), names("Group"), names("ServiceAccount")]
+
+
+def _lease(o: Obj, now: float) -> list:
+    return [o["metadata"]["name"], (o.get("spec") or {}).get("holderIdentity") or "", _age(o, now)]
+
+
 def _default(o: Obj, now: float) -> list:
     return [o["metadata"]["name"], _age(o, now)]
 
@@ -336,6 +386,17 @@ PRINTERS: dict[str, tuple[list[Obj], Callable[[Obj, float], list]]] = {
     "poddisruptionbudgets": ([NAME, _col("Min Available"), _col("Max Unavailable"),
                               _col("Allowed Disruptions", "integer"), AGE], _pdb),
     "networkpolicies": ([NAME, _col("Pod-Selector"), AGE], _netpol),
+    "serviceaccounts": ([NAME, _col("Secrets", "integer"), AGE], _serviceaccount),
+    "persistentvolumeclaims": ([NAME, _col("Status"), _col("Volume"), _col("Capacity"), _col("Access Modes"),
+                                _col("StorageClass"), _col("VolumeAttributesClass"), AGE,
+                                _col("VolumeMode", priority=1)], _pvc),
+    "cronjobs": ([NAME, _col("Schedule"), _col("Timezone"), _col("Suspend", "boolean"), _col("Active", "integer"),
+                  _col("Last Schedule"), AGE, _col("Containers", priority=1), _col("Images", priority=1),
+                  _col("Selector", priority=1)], _cronjob),
+    "clusterroles": ([NAME, _col("Created At", "date")], _clusterrole),
+    "clusterrolebindings": ([NAME, _col("Role"), AGE, _col("Users", priority=1), _col("Groups", priority=1),
+                             _col("ServiceAccounts", priority=1)], _clusterrolebinding),
+    "leases": ([NAME, _col("Holder"), AGE], _lease),
 }
 
 

@@ -32,6 +32,9 @@ LABEL_NAME_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanu
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 # Kinds whose names must be DNS-1123 labels rather than subdomains.
 LABEL_NAMED = {"namespaces", "services"}
+# Kinds whose names need only be valid path segments (RBAC).
+PATH_SEGMENT_NAMED = {"clusterroles", "clusterrolebindings"}
+PVC_MUTABLE = ("resources", "volumeAttributesClassName")
 
 
 class Errors:
@@ -150,6 +153,12 @@ def validate(info: KindInfo, obj: Obj, old: Obj | None = None) -> None:
         errs.required("metadata.name", "name or generateName is required")
     elif not isinstance(name, str):
         errs.invalid("metadata.name", name, "must be a string")
+    elif info.resource in PATH_SEGMENT_NAMED:  # RBAC names: any path segment ("system:node-proxier")
+        bad = next((c for c in ("/", "%") if c in name), None)
+        if name in (".", ".."):
+            errs.invalid("metadata.name", name, f"may not be '{name}'")
+        elif bad:
+            errs.invalid("metadata.name", name, f"may not contain '{bad}'")
     elif info.resource in LABEL_NAMED:
         if len(name) > 63 or not _DNS1123_LABEL_RE.match(name):
             errs.invalid("metadata.name", name, LABEL_NAME_MSG if len(name) <= 63 else "must be no more than 63 characters")
@@ -218,6 +227,38 @@ def validate(info: KindInfo, obj: Obj, old: Obj | None = None) -> None:
     elif r == "jobs":
         for f in ("parallelism", "completions"):
             _check_replicas(errs, spec.get(f), f"spec.{f}")
+    elif r == "clusterrolebindings":
+        ref = obj.get("roleRef")
+        if not isinstance(ref, dict) or not ref.get("name"):
+            errs.required("roleRef.name")
+        elif ref.get("kind") != "ClusterRole":
+            errs.unsupported("roleRef.kind", ref.get("kind"), ("ClusterRole",))
+        elif old is not None and ref != old.get("roleRef"):
+            errs.invalid("roleRef", ref, "cannot change roleRef")
+        for i, sub in enumerate(obj.get("subjects") or []):
+            kind = sub.get("kind") if isinstance(sub, dict) else None
+            if kind not in ("ServiceAccount", "User", "Group"):
+                errs.unsupported(f"subjects[{i}].kind", kind, ("ServiceAccount", "User", "Group"))
+            elif kind == "ServiceAccount" and not sub.get("namespace"):
+                errs.required(f"subjects[{i}].namespace")
+    elif r == "persistentvolumeclaims":
+        if not spec.get("accessModes"):
+            errs.required("spec.accessModes", "at least 1 access mode is required")
+        if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
+            errs.required("spec.resources[storage]")
+        if old is not None:
+            ospec = old.get("spec") or {}
+            if {k: v for k, v in spec.items() if k not in PVC_MUTABLE} != \
+                    {k: v for k, v in ospec.items() if k not in PVC_MUTABLE}:
+                errs.items.append(("FieldValueForbidden", "spec",
+                                   "Forbidden: spec is immutable after creation except resources.requests and "
+                                   "volumeAttributesClassName for bound claims"))
+    elif r == "cronjobs":
+        sched = spec.get("schedule")
+        if not sched:
+            errs.required("spec.schedule")
+        elif not isinstance(sched, str) or not (sched.startswith("@") or len(sched.split()) == 5):
+            errs.invalid("spec.schedule", sched, "unparseable schedule: expected exactly 5 fields")
     errs.raise_for(info, name if isinstance(name, str) else "")
 
 

@@ -227,6 +227,29 @@ def _defaults(info: KindInfo, obj: Obj) -> Obj:
         obj["status"] = obj.get("status") or {"phase": "Pending"}  # qosClass once LimitRanger has run
     elif r == "namespaces":
         obj["status"] = obj.get("status") or {"phase": "Active"}
+    elif r == "persistentvolumeclaims" and isinstance(obj.get("spec"), dict):
+        # DefaultStorageClass admission, then a dynamic provisioner binds it at once (WaitForFirstConsumer aside)
+        spec = obj["spec"] = dict(obj["spec"])
+        spec.setdefault("storageClassName", "standard")
+        spec.setdefault("volumeMode", "Filesystem")
+        md = obj["metadata"]
+        md["uid"] = str(uuid.uuid4())
+        spec.setdefault("volumeName", f'pvc-{md["uid"]}')
+        md["finalizers"] = list(md.get("finalizers") or []) + (
+            [] if "kubernetes.io/pvc-protection" in (md.get("finalizers") or []) else ["kubernetes.io/pvc-protection"])
+        md["annotations"] = dict(md.get("annotations") or {}, **{
+            "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes",
+            "volume.beta.kubernetes.io/storage-provisioner": "ebs.csi.aws.com",
+            "volume.kubernetes.io/storage-provisioner": "ebs.csi.aws.com"})
+        storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        obj["status"] = {"phase": "Bound", "accessModes": list(spec.get("accessModes") or []),
+                         **({"capacity": {"storage": storage}} if storage else {})}
+    elif r == "cronjobs" and isinstance(obj.get("spec"), dict):
+        spec = obj["spec"] = dict(obj["spec"])
+        for k, v in (("concurrencyPolicy", "Allow"), ("suspend", False), ("successfulJobsHistoryLimit", 3),
+                     ("failedJobsHistoryLimit", 1)):
+            spec.setdefault(k, v)
+        obj["status"] = {}
     return obj
 
 

@@ -29,7 +29,9 @@ def test_version_and_discovery_fall_back_from_aggregated(http):
     groups = {g["name"]: g["preferredVersion"]["groupVersion"] for g in doc["groups"]}
     assert groups == {"apps": "apps/v1", "batch": "batch/v1", "autoscaling": "autoscaling/v2",
                       "policy": "policy/v1", "networking.k8s.io": "networking.k8s.io/v1",
-                      "authorization.k8s.io": "authorization.k8s.io/v1"}
+                      "authorization.k8s.io": "authorization.k8s.io/v1",
+                      "rbac.authorization.k8s.io": "rbac.authorization.k8s.io/v1",
+                      "coordination.k8s.io": "coordination.k8s.io/v1"}
 
 
 def test_resource_lists_name_subresources(http):
