@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--speed", type=float, default=10.0, help="simulated seconds per real second (default 10, so things move)")
     g.add_argument("--no-prometheus", action="store_true", help="scrape the exporters directly even if Prometheus is installed")
     g.add_argument("--readonly", action="store_true", help="no write request leaves the process")
+    g.add_argument("--faults", metavar="SPEC", default="",
+                   help="start with faults injected (as `sim --faults`, plus prometheus-down|slow=S|error[=CODE] "
+                        "when Prometheus runs), e.g. api-500=pods,exporter-malformed=dcgm; see docs/FAULTS.md")
     add_ui_args(p)
 
 
@@ -28,6 +31,12 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError("--nodes must be at least 1 and --pods at least 0")
     if args.speed <= 0:
         raise UserError("--speed must be positive")
+    if getattr(args, "faults", ""):
+        from ..sim.faults import FaultSpecError, parse_spec
+        try:
+            parse_spec(args.faults)
+        except FaultSpecError as e:
+            raise UserError(f"--faults: {e}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,10 +60,23 @@ def run(args: argparse.Namespace) -> int:
                     except Exception as e:  # the demo still works on direct scraping; say why
                         why = f"prometheus failed to start ({type(e).__name__})"
                         prom = None
+            proxy = None
             try:
+                prom_url = prom.url if prom else None
+                spec = getattr(args, "faults", "")
+                if spec:  # faults on from the start; Prometheus behind the fault proxy so its faults work too
+                    from ..sim.faults import FaultSpecError, PrometheusFaultProxy
+                    if prom is not None:
+                        proxy = PrometheusFaultProxy(prom.url).start()
+                        sim.faults.prometheus = proxy
+                        prom_url = proxy.url
+                    try:
+                        sim.faults.apply(spec)
+                    except FaultSpecError as e:
+                        raise UserError(f"--faults: {e}") from None
                 kubelet = urls.get("kubelet")
                 metrics = MetricsOptions(
-                    prometheus_url=prom.url if prom else None, no_prometheus=prom is None,
+                    prometheus_url=prom_url, no_prometheus=prom is None,
                     kube_state_metrics_url=urls.get("kube-state-metrics"), dcgm_url=urls.get("dcgm"),
                     kubelet_urls=(kubelet,) if kubelet else ())
                 settings = Settings(kube=KubeOptions(kubeconfig=str(sim.kubeconfig_path), readonly=args.readonly),
@@ -65,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
 
                 feed = record_if_asked(feed, args)
                 extra = (f"demo seed {args.seed} ×{args.speed:g}: "
-                         + ("real Prometheus" if prom else f"direct scrape ({why})"))
+                         + ("real Prometheus" if prom else f"direct scrape ({why})")
+                         + (f"; faults {','.join(sim.faults.active)}" if spec and sim.faults.active else ""))
                 return run_app(feed, settings, config, status_extra=extra)
             finally:
+                if proxy is not None:
+                    proxy.stop()
                 if prom is not None:
                     prom.stop()
