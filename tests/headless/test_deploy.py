@@ -2,8 +2,11 @@
 what the views read, and the CronJob's command lines parse with this build's CLI."""
 from __future__ import annotations
 
+import json
+import os
 import pathlib
 import shlex
+import subprocess
 
 import kubernetes_validate
 import pytest
@@ -91,3 +94,88 @@ def test_cronjob_command_lines_parse_with_this_cli():
             args = build_parser().parse_args(argv)  # SystemExit(2) on an unknown flag
             calls.append((args.command, getattr(args, "format", None)))
     assert calls == [("snapshot", "json"), ("snapshot", "html"), ("triage", "json")]
+
+
+# --- the whole deploy/ directory applied with the real kubectl to the simulator -------------------------
+def _kubectl_env(sim) -> dict:
+    return {**os.environ, "KUBECONFIG": str(sim.kubeconfig_path)}
+
+
+def _kubectl(sim, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    from .conftest import need_binary
+    r = subprocess.run([need_binary("kubectl"), *args], env=_kubectl_env(sim), capture_output=True, text=True,
+                       timeout=90)
+    if check:
+        assert r.returncode == 0, f"kubectl {' '.join(args)}: {r.stdout}\n{r.stderr}"
+    return r
+
+
+@pytest.fixture
+def sim(tmp_path):
+    from .conftest import need_binary
+    need_binary("kubectl")  # before the simulator starts: FAIL under CI, skip otherwise
+    from kubewatch_ml.sim.cluster import SimCluster
+    # TLS: kubectl only sends a bearer token over https
+    with SimCluster(seed=5, nodes=12, pods=150, tls=True, workdir=tmp_path / "sim", start_clock=False) as s:
+        yield s
+
+
+def test_kubectl_applies_the_whole_deploy_directory_to_the_simulator(sim):
+    # no --validate=false: kubectl reads /openapi/v3 and has the server validate strictly (fieldValidation=Strict)
+    first = _kubectl(sim, "apply", "-f", str(DEPLOY))
+    want = {"namespace/kubewatch-ml", "serviceaccount/kubewatch-ml",
+            "clusterrole.rbac.authorization.k8s.io/kubewatch-ml-readonly",
+            "clusterrolebinding.rbac.authorization.k8s.io/kubewatch-ml-readonly",
+            "persistentvolumeclaim/kubewatch-ml-snapshots", "cronjob.batch/kubewatch-ml-snapshot"}
+    assert {ln.rsplit(" ", 1)[0] for ln in first.stdout.splitlines()} == want, first.stdout
+    assert all(ln.endswith(" created") for ln in first.stdout.splitlines()), first.stdout
+    assert "Warning" not in first.stderr, first.stderr
+    sim.advance(30)  # controllers run: the namespace gets its default ServiceAccount
+    again = _kubectl(sim, "apply", "-f", str(DEPLOY))  # idempotent: nothing to change
+    assert sorted(again.stdout.splitlines()) == sorted(f"{w} unchanged" for w in want), again.stdout
+
+    got = json.loads(_kubectl(sim, "get", "cronjob,sa,pvc", "-n", "kubewatch-ml", "-o", "json").stdout)["items"]
+    by = {(o["kind"], o["metadata"]["name"]): o for o in got}
+    assert set(by) == {("CronJob", "kubewatch-ml-snapshot"), ("ServiceAccount", "kubewatch-ml"),
+                       ("ServiceAccount", "default"), ("PersistentVolumeClaim", "kubewatch-ml-snapshots")}
+    cj, pvc = by[("CronJob", "kubewatch-ml-snapshot")], by[("PersistentVolumeClaim", "kubewatch-ml-snapshots")]
+    assert cj["spec"]["jobTemplate"] == _one("CronJob")["spec"]["jobTemplate"]
+    assert cj["spec"]["schedule"] == "*/15 * * * *" and cj["spec"]["concurrencyPolicy"] == "Forbid"
+    assert pvc["status"]["phase"] == "Bound" and pvc["status"]["capacity"] == {"storage": "2Gi"}
+    assert pvc["spec"]["volumeName"].startswith("pvc-")
+    assert "kubectl.kubernetes.io/last-applied-configuration" in cj["metadata"]["annotations"]
+    rbac = json.loads(_kubectl(sim, "get", "clusterrole,clusterrolebinding", "-o", "json").stdout)["items"]
+    role = next(o for o in rbac if o["kind"] == "ClusterRole" and o["metadata"]["name"] == "kubewatch-ml-readonly")
+    binding = next(o for o in rbac if o["kind"] == "ClusterRoleBinding"
+                   and o["metadata"]["name"] == "kubewatch-ml-readonly")
+    assert role["rules"] == _one("ClusterRole")["rules"]
+    assert binding["subjects"] == _one("ClusterRoleBinding")["subjects"]
+    assert binding["roleRef"] == _one("ClusterRoleBinding")["roleRef"]
+    assert any(o["metadata"]["name"] == "cluster-admin" for o in rbac if o["kind"] == "ClusterRole")
+    for obj in got + [role, binding]:  # what the server returns is valid Kubernetes, strictly
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+    # kubectl's usual columns
+    table = _kubectl(sim, "get", "pvc", "-n", "kubewatch-ml").stdout.splitlines()
+    assert table[0].split() == ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES", "STORAGECLASS",
+                                "VOLUMEATTRIBUTESCLASS", "AGE"]
+    assert table[1].split()[:5] == ["kubewatch-ml-snapshots", "Bound", pvc["spec"]["volumeName"], "2Gi", "RWO"]
+    table = _kubectl(sim, "get", "cronjob", "-n", "kubewatch-ml").stdout.splitlines()
+    assert table[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"]
+    assert table[1].split()[:7] == ["kubewatch-ml-snapshot", "*/15", "*", "*", "*", "*", "Etc/UTC"]
+    table = _kubectl(sim, "get", "clusterrolebinding", "kubewatch-ml-readonly", "-o", "wide").stdout.splitlines()
+    assert table[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    assert table[1].split()[1] == "ClusterRole/kubewatch-ml-readonly"
+    assert table[1].split()[-1] == "kubewatch-ml/kubewatch-ml"
+
+
+def test_a_broken_manifest_is_refused_by_the_simulator_and_nothing_is_stored(sim, tmp_path):
+    cj = _one("CronJob")
+    cj["metadata"]["namespace"] = "default"
+    cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containerz"] = []
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cj))
+    r = _kubectl(sim, "apply", "-f", str(bad), check=False)
+    assert r.returncode != 0
+    assert 'unknown field "spec.jobTemplate.spec.template.spec.containerz"' in r.stderr, r.stderr
+    assert sim.store.get("cronjobs", "default", cj["metadata"]["name"]) is None

@@ -1,11 +1,8 @@
 """The headless commands against the simulator over HTTP (its kubeconfig and exporter URLs), as a
-user runs them; and deploy/ applied with the real kubectl."""
+user runs them. (deploy/ applied with the real kubectl: test_deploy.py.)"""
 from __future__ import annotations
 
 import json
-import os
-import pathlib
-import subprocess
 
 import jsonschema
 import pytest
@@ -14,13 +11,9 @@ from kubewatch_ml.cli import main
 from kubewatch_ml.export.json_export import load_schema
 from kubewatch_ml.recording import Recording
 
-from .conftest import need_binary
-
 pytest.importorskip("kubewatch_ml.sim.cluster")
 pytest.importorskip("kubewatch_ml.sources.metrics")
 from kubewatch_ml.sim.cluster import SimCluster  # noqa: E402
-
-DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy"
 
 
 @pytest.fixture(scope="module")
@@ -85,36 +78,6 @@ current-context: x
     assert main(["snapshot", "--kubeconfig", str(kc), "--request-timeout", "2", "-q", "--no-prometheus"]) == 3
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and err.startswith("kubewatch-ml: ")
-
-
-def test_deploy_applies_to_the_simulator_with_kubectl(sim):
-    kubectl = need_binary("kubectl")
-    env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig_path)}
-    served = subprocess.run([kubectl, "api-resources", "-o", "name"], env=env, capture_output=True, text=True,
-                            timeout=60)
-    assert served.returncode == 0, served.stderr
-    names = set(served.stdout.split())
-    plural = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts",
-              "ClusterRole": "clusterroles.rbac.authorization.k8s.io",
-              "ClusterRoleBinding": "clusterrolebindings.rbac.authorization.k8s.io",
-              "PersistentVolumeClaim": "persistentvolumeclaims", "CronJob": "cronjobs.batch"}
-    applied, not_served = [], set()
-    for f in sorted(DEPLOY.glob("*.yaml")):
-        kinds = {line.split(":", 1)[1].strip() for line in f.read_text().splitlines() if line.startswith("kind:")}
-        missing = {k for k in kinds if plural[k] not in names}
-        if missing:  # the simulator does not serve these kinds (reported); the rest is applied for real
-            not_served |= missing
-            continue
-        # the sim serves no OpenAPI document; kubernetes-validate checked the schemas (test_deploy.py)
-        r = subprocess.run([kubectl, "apply", "--validate=false", "-f", str(f)], env=env, capture_output=True,
-                           text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-        applied.append(f.name)
-    assert "00-namespace.yaml" in applied
-    print(f"applied {applied}; kinds the simulator does not serve: {sorted(not_served)}")
-    got = subprocess.run([kubectl, "get", "namespace", "kubewatch-ml", "-o", "json"], env=env, capture_output=True,
-                         text=True, timeout=60)
-    assert got.returncode == 0 and json.loads(got.stdout)["metadata"]["labels"]["app.kubernetes.io/name"] == "kubewatch-ml"
 
 
 def test_demo_flag_runs_an_in_process_simulator(monkeypatch, tmp_path, capsys):

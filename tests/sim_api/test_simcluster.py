@@ -132,3 +132,16 @@ def test_describe_pod_shows_its_events(sim, kctl):
     inv = ev["involvedObject"]
     out = kctl.run("describe", "pod", inv["name"], "-n", inv["namespace"]).stdout
     assert re.search(rf"Warning\s+{ev['reason']}\s+", out), out[-800:]
+
+
+def test_describe_node_shows_its_lease(sim, kctl):
+    for name in (sim.scenario.cordoned_node, sim.scenario.not_ready_node):
+        out = kctl.run("describe", "node", name).stdout
+        assert "Failed to get lease" not in out
+        assert re.search(rf"Lease:\s+HolderIdentity:\s+{re.escape(name)}\s+AcquireTime:\s+<unset>\s+RenewTime:\s+\w", out), out[:1500]
+    leases = _rows(kctl.run("get", "leases", "-n", "kube-node-lease").stdout)
+    assert leases[0] == ["NAME", "HOLDER", "AGE"] and len(leases) - 1 == sim.store.count("nodes")
+    sas = _rows(kctl.run("get", "sa", "-n", "kube-system").stdout)
+    assert sas[0] == ["NAME", "SECRETS", "AGE"] and ["default", "0"] in [r[:2] for r in sas[1:]]
+    roles = _rows(kctl.run("get", "clusterrole", "cluster-admin", "view").stdout)
+    assert roles[0] == ["NAME", "CREATED AT"] and [r[0] for r in roles[1:]] == ["cluster-admin", "view"]

@@ -307,3 +307,38 @@ def test_ready_nodes_post_heartbeats_not_ready_node_does_not(sim):
         else:
             assert ready["lastHeartbeatTime"] > start, n["metadata"]["name"]
             assert ready["lastTransitionTime"] < start
+
+
+def test_node_leases_renewed_by_ready_nodes_the_not_ready_nodes_stale(sim):
+    """kubelet's node Lease (kube-node-lease): within the 40 s lease duration on Ready nodes at every
+    moment, stopped on the NotReady node (as long ago as its last heartbeat)."""
+    from kubewatch_ml.sim.tables import parse_ts
+    nodes = {n["metadata"]["name"]: n for n in sim.store.list("nodes")[0]}
+    leases = {l["metadata"]["name"]: l for l in sim.store.list("leases", "kube-node-lease")[0]}
+    assert set(leases) == set(nodes)
+    for step in range(3):
+        for name, lease in {l["metadata"]["name"]: l for l in sim.store.list("leases", "kube-node-lease")[0]}.items():
+            age = sim.now() - parse_ts(lease["spec"]["renewTime"])
+            assert lease["spec"]["holderIdentity"] == name and lease["spec"]["leaseDurationSeconds"] == 40
+            assert lease["metadata"]["ownerReferences"][0]["uid"] == nodes[name]["metadata"]["uid"]
+            if name == sim.scenario.not_ready_node:
+                assert age > 600, age
+            else:
+                assert 0 <= age < 40, (name, age)
+            kubernetes_validate.validate(dict(lease, kind="Lease", apiVersion="coordination.k8s.io/v1"), "1.32",
+                                         strict=True)
+        sim.advance(45)  # longer than a lease: only renewals keep them fresh
+    stale = sim.store.get("leases", "kube-node-lease", sim.scenario.not_ready_node)
+    assert stale["spec"]["renewTime"] == leases[sim.scenario.not_ready_node]["spec"]["renewTime"]
+
+
+def test_every_namespace_has_a_default_service_account_and_pods_theirs(sim):
+    sas = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in sim.store.list("serviceaccounts")[0]}
+    for ns in sim.store.list("namespaces")[0]:
+        assert (ns["metadata"]["name"], "default") in sas
+    for pod in sim.store.list("pods")[0]:
+        assert (pod["metadata"]["namespace"], pod["spec"].get("serviceAccountName", "default")) in sas
+    sim.store.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fresh"}})
+    assert sim.store.get("serviceaccounts", "fresh", "default") is None  # the controller acts on its next step
+    sim.advance(15)
+    assert sim.store.get("serviceaccounts", "fresh", "default") is not None
