@@ -5,6 +5,7 @@ GPUs per node, each workload's ready replicas per zone, and the pods a zone loss
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from ..model import GPU_RESOURCE, MIG_PREFIX, Namespace, Pod, Resources
 from ..snapshot import ClusterSnapshot, WorkloadKey
@@ -67,25 +68,28 @@ def requests_of(p: Pod) -> Resources:
 def allocation(cluster: ClusterSnapshot) -> Allocation:
     """One pass over the pods, workload by workload (pods_by_workload), then the pods without an owner."""
     a = Allocation({}, {}, [])
-    node_zone = {n.name: n.zone for n in cluster.nodes.values()}
+    # per node: its load and zone (None: a node the snapshot no longer has), found with one lookup per pod
+    slots: dict[str, tuple[Load, str | None]] = {n.name: (Load(), n.zone) for n in cluster.nodes.values()}
     pods = cluster.pods
+    get = pods.__getitem__
     seen = 0
     for key, uids in cluster.pods_by_workload.items():
         seen += len(uids)
-        _add_pods(a, key, [pods[u] for u in uids], node_zone)
+        _add_pods(a, key, map(get, uids), slots)
     if seen < len(pods):
         ownerless = [p for p in pods.values() if p.owner is None]
         if seen + len(ownerless) != len(pods):  # an owned pod missing from the index: count it too
             indexed = {u for uids in cluster.pods_by_workload.values() for u in uids}
-            _add_pods(a, None, [p for u, p in pods.items() if p.owner is not None and u not in indexed], node_zone)
-        _add_pods(a, None, ownerless, node_zone)
+            _add_pods(a, None, [p for u, p in pods.items() if p.owner is not None and u not in indexed], slots)
+        _add_pods(a, None, ownerless, slots)
+    a.by_node = {name: load for name, (load, _z) in slots.items() if load.pods}
     return a
 
 
-def _add_pods(a: Allocation, key: WorkloadKey | None, pods: list[Pod], node_zone: dict[str, str]) -> None:
+def _add_pods(a: Allocation, key: WorkloadKey | None, pods: Iterable[Pod], slots: dict[str, tuple[Load, str | None]]) -> None:
     """Adds the pods of one workload (key: all in namespace key[1]) or pods without a controller (key None).
     The hot loop of analyze(): locals instead of attribute updates where the sums allow it."""
-    by_node, phases, gpu_pods, displaced = a.by_node, a.phases, a.gpu_pods, a.displaced
+    phases, gpu_pods, displaced = a.phases, a.gpu_pods, a.displaced
     count_ready = key is not None and key[0] in SPREAD_KINDS
     moves = key is None or key[0] != "DaemonSet"
     per_zone: dict[str, int] = {}
@@ -139,9 +143,10 @@ def _add_pods(a: Allocation, key: WorkloadKey | None, pods: list[Pod], node_zone
             if phase == "Pending" and not p.deleting:
                 a.pending.append(p)
             continue
-        n = by_node.get(node)
-        if n is None:
-            n = by_node[node] = Load()
+        slot = slots.get(node)
+        if slot is None:
+            slot = slots[node] = (Load(), None)
+        n, z = slot
         n.cpu_m += r.cpu_m
         n.memory += r.memory
         n.gpu += r.gpu
@@ -152,7 +157,6 @@ def _add_pods(a: Allocation, key: WorkloadKey | None, pods: list[Pod], node_zone
                 gpu_pods.setdefault(node, []).append(p)
         elif r.gpu:
             gpu_pods.setdefault(node, []).append(p)
-        z = node_zone.get(node)
         if z is None:  # bound to a node the snapshot no longer has
             continue
         if key is None:
