@@ -149,3 +149,10 @@ def test_sim_command_starts_with_faults_on(tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=30) == 0
+
+
+def test_demo_refuses_a_bad_fault_spec_before_starting_anything(capsys):
+    from kubewatch_ml.cli import main
+    assert main(["demo", "--faults", "exporter-down=nvidia"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "kubewatch-ml: --faults: fault 'exporter-down': unknown exporter 'nvidia' (ksm, dcgm, kubelet)\n"
