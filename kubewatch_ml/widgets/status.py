@@ -37,6 +37,10 @@ def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Pal
         oldest = min(stale.values())
         names = ",".join(sorted(stale)[:2]) + (f" +{len(stale) - 2}" if len(stale) > 2 else "")
         t.append(f" STALE {names} {fmt_age(max(0.0, now - oldest))}", style=f"bold {pal.critical}")
+    missing = missing_kinds(status)
+    if missing:  # never read: the views lack them (an empty list there is not a fact)
+        t.append(" MISSING " + ",".join(missing[:2]) + (f" +{len(missing) - 2}" if len(missing) > 2 else ""),
+                 style=f"bold {pal.critical}")
     if status.api_error:
         t.append(f" ({clean(status.api_error)[:90]})", style=pal.warning)
     if taken_at is not None:
@@ -68,6 +72,14 @@ def stale_kinds(status: FeedStatus) -> dict[str, float]:
         return {}
     return {k: s.synced_at for k, s in status.kinds.items()
             if s.error and not s.forbidden and getattr(s, "synced_at", 0)}
+
+
+def missing_kinds(status: FeedStatus) -> list[str]:
+    """Kinds whose list failed before any good read (an error, not forbidden, not unserved)."""
+    if status.api_state in ("static", "replay"):
+        return []
+    return sorted(k for k, s in status.kinds.items() if s.error and not s.forbidden and not s.complete
+                  and not getattr(s, "synced_at", 0) and "(404)" not in s.error)
 
 
 class StatusLine(Static):

@@ -139,3 +139,18 @@ def test_tui_that_cannot_start_says_why_in_one_line(sim, capsys):
     assert code == 3 and out == "" and "Traceback" not in err
     assert err == f"kubewatch-ml: {sim.api_url} is failing (HTTP 503): the API server is unhealthy; retry later\n"
     faults(sim, clear=True)
+
+
+def test_a_kind_failing_from_the_start_is_marked_missing_not_shown_as_empty(sim, fast):
+    faults(sim, "api-500=pods")
+
+    async def body(pilot, app, feed, clock):
+        line = await until(pilot, lambda: "MISSING pods" in status_line(app) and status_line(app),
+                           what="pods marked MISSING")
+        assert "STALE" not in line.split("(")[0]  # nothing was read, so nothing is stale: it is missing
+        faults(sim, clear=True)
+        await until(pilot, lambda: "MISSING" not in status_line(app) and "API ● connected" in status_line(app),
+                    what="pods loaded after the fault")
+        assert _store_pods(feed)
+    import asyncio
+    asyncio.run(_run(sim, body))
