@@ -166,6 +166,7 @@ class LiveFeed:
     # -- metrics thread: fetch, then wait, then fetch again (never overlapping)
     def _metrics_loop(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 self._describe = self._metrics_source.describe() if self._metrics_source else "none"
                 if self._metrics_source is not None:
@@ -174,7 +175,9 @@ class LiveFeed:
                     self._changed.set()
             except Exception as e:  # a source fault must not kill the feed; the status line says it
                 self._metrics_error = f"{type(e).__name__}: {e}".splitlines()[0][:200]
-            self._stop.wait(self._refresh)
+            # as for frames: parsing exporter text for 150,000 pods is CPU the UI thread also needs,
+            # so the pause is at least twice what the fetch cost
+            self._stop.wait(max(self._refresh, 2 * (time.monotonic() - started)))
 
     def progress(self) -> FeedStatus:
         info = getattr(self._conn, "info", None)
