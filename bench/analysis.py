@@ -1,7 +1,7 @@
 """Time analyze() on a 5,000-node / 150,000-pod ML cluster: synthetic records, or the simulator's data.
 
     .venv/bin/python bench/analysis.py [--nodes 5000] [--pods 150000] [--repeat 3] [--load 1.0]
-    .venv/bin/python bench/analysis.py --from-sim [--record] [--sim-metrics none|direct] [--profile]
+    .venv/bin/python bench/analysis.py --from-sim [--advance 1800] [--record] [--sim-metrics none|direct] [--profile]
 
 Synthetic (default): a cluster built from records in memory. --from-sim: the simulator's cluster as the
 product sees it (`kubewatch-ml sim --nodes N --pods P --no-tls` in its own process, loaded over HTTP
@@ -125,14 +125,15 @@ def synthetic(n_nodes: int, n_pods: int, seed: int = 7, load: float = 1.0) -> tu
 OUT = pathlib.Path(__file__).resolve().parent / "out"
 
 
-def _sim_paths(n_nodes: int, n_pods: int) -> tuple[pathlib.Path, pathlib.Path]:
-    stem = f"sim-{n_nodes}n-{n_pods}p"
+def _sim_paths(n_nodes: int, n_pods: int, advance: float) -> tuple[pathlib.Path, pathlib.Path]:
+    stem = f"sim-{n_nodes}n-{n_pods}p-t{advance:g}"
     return OUT / f"{stem}.cluster.bin", OUT / f"{stem}.metrics.bin"
 
 
-def record_from_sim(n_nodes: int, n_pods: int, sim_metrics: str) -> None:
-    """Start `kubewatch-ml sim` (own process, plain HTTP on loopback), load it as `snapshot` does, and
-    write the cluster (and metrics) as recording frames; the simulator is stopped in any case."""
+def record_from_sim(n_nodes: int, n_pods: int, sim_metrics: str, advance: float = 0.0) -> None:
+    """Start `kubewatch-ml sim` (own process, plain HTTP on loopback), let its clock run `advance` simulated
+    seconds (crash loops, events and HPA history build up), load it as `snapshot` does, and write the
+    cluster (and metrics) as recording frames; the simulator is stopped in any case."""
     from kubewatch_ml.recording import encode_cluster, encode_metrics
     from kubewatch_ml.settings import KubeOptions, MetricsOptions
     from kubewatch_ml.sources.kube import connect
@@ -157,6 +158,8 @@ def record_from_sim(n_nodes: int, n_pods: int, sim_metrics: str) -> None:
                 raise SystemExit("the simulator did not start")
             print(f"simulator up in {time.perf_counter() - t0:.1f}s: {urls}")
             conn = connect(KubeOptions(kubeconfig=kc, readonly=True))
+            if advance:
+                _advance(kc, advance)
             t = time.perf_counter()
             cluster = load_snapshot(conn)
             print(f"load_snapshot: {len(cluster.nodes)} nodes, {len(cluster.pods)} pods, {len(cluster.events)} events "
@@ -175,16 +178,38 @@ def record_from_sim(n_nodes: int, n_pods: int, sim_metrics: str) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-    cpath, mpath = _sim_paths(n_nodes, n_pods)
+    cpath, mpath = _sim_paths(n_nodes, n_pods, advance)
     cpath.write_bytes(encode_cluster(cluster))
     mpath.write_bytes(encode_metrics(metrics))
     print(f"recorded {cpath} ({cpath.stat().st_size / 1e6:.1f} MB) and {mpath.name}")
 
 
-def load_from_sim(n_nodes: int, n_pods: int):
+def _advance(kubeconfig: str, seconds: float) -> None:
+    """POST /_sim/advance (the simulator's admin route) in 5-minute slices, with the kubeconfig's admin token."""
+    import json
+    import urllib.request
+
+    import yaml
+
+    cfg = yaml.safe_load(open(kubeconfig))
+    server = cfg["clusters"][0]["cluster"]["server"]
+    token = next(u["user"]["token"] for u in cfg["users"] if u["name"].endswith("admin"))
+    t = time.perf_counter()
+    left = seconds
+    while left > 0:
+        step = min(300.0, left)
+        req = urllib.request.Request(f"{server}/_sim/advance?seconds={step:g}", method="POST", data=b"",
+                                     headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=600) as r:
+            json.load(r)
+        left -= step
+    print(f"advanced the simulated clock {seconds:g}s in {time.perf_counter() - t:.1f}s")
+
+
+def load_from_sim(n_nodes: int, n_pods: int, advance: float = 0.0):
     from kubewatch_ml.recording import decode_cluster, decode_metrics
 
-    cpath, mpath = _sim_paths(n_nodes, n_pods)
+    cpath, mpath = _sim_paths(n_nodes, n_pods, advance)
     return decode_cluster(cpath.read_bytes()), decode_metrics(mpath.read_bytes())
 
 
@@ -198,14 +223,17 @@ def main() -> None:
     ap.add_argument("--record", action="store_true", help="with --from-sim: start the simulator and record again")
     ap.add_argument("--sim-metrics", choices=("none", "direct"), default="direct",
                     help="with --record: scrape the sim's DCGM and kubelet exporters (direct) or record no metrics")
+    ap.add_argument("--advance", type=float, default=0.0,
+                    help="with --from-sim: simulated seconds the sim runs before the load (events, crash loops, finished "
+                         "Job pods and HPA history build up); each value is its own recording")
     ap.add_argument("--profile", action="store_true", help="print a cProfile of one more analyze() run")
     args = ap.parse_args()
     t0 = time.perf_counter()
     if args.from_sim:
-        if args.record or not _sim_paths(args.nodes, args.pods)[0].exists():
-            record_from_sim(args.nodes, args.pods, args.sim_metrics)
+        if args.record or not _sim_paths(args.nodes, args.pods, args.advance)[0].exists():
+            record_from_sim(args.nodes, args.pods, args.sim_metrics, args.advance)
             t0 = time.perf_counter()
-        cluster, metrics = load_from_sim(args.nodes, args.pods)
+        cluster, metrics = load_from_sim(args.nodes, args.pods, args.advance)
         what = "loaded the simulator's recorded"
     else:
         cluster, metrics = synthetic(args.nodes, args.pods, load=args.load)

@@ -85,14 +85,25 @@ def requirement_matches(labels: dict[str, str], r: Requirement) -> bool:
     return False
 
 
+FIELD_PREFIX = "field:"  # sources/decode.py stores a term's matchFields as requirements on "field:<path>"
+
+
+def node_requirement_matches(labels: dict[str, str], node_name: str, r: Requirement) -> bool:
+    """A node selector term's requirement: matchExpressions on labels; matchFields on the node's fields,
+    of which Kubernetes supports metadata.name only (DaemonSet pods are pinned to their node that way)."""
+    if r.key.startswith(FIELD_PREFIX):
+        return requirement_matches({"metadata.name": node_name}, Requirement(r.key[len(FIELD_PREFIX):], r.operator, r.values))
+    return requirement_matches(labels, r)
+
+
 def matches_node(node_selector: dict[str, str] | None, terms: tuple[tuple[Requirement, ...], ...],
-                 labels: dict[str, str]) -> bool:
+                 labels: dict[str, str], node_name: str = "") -> bool:
     if node_selector:
         for k, v in node_selector.items():
             if labels.get(k) != v:
                 return False
     if terms:
-        return any(all(requirement_matches(labels, r) for r in term) for term in terms)
+        return any(all(node_requirement_matches(labels, node_name, r) for r in term) for term in terms)
     return True
 
 
@@ -214,7 +225,8 @@ class StaticIndex:
         if shape.terms:
             terms = shape.terms
             cand = [i for i in cand
-                    if any(all(requirement_matches(rooms[i].labels, r) for r in term) for term in terms)]
+                    if any(all(node_requirement_matches(rooms[i].labels, rooms[i].name, r) for r in term)
+                           for term in terms)]
         got = self._passing[pl] = list(cand)
         return got
 
@@ -236,7 +248,7 @@ def static_reason(shape: PodShape, room: NodeRoom) -> str | None:
     t = untolerated_taint(shape.tolerations, room.taints)
     if t is not None:
         return taint_reason(t)
-    if not matches_node(dict(shape.node_selector), shape.terms, room.labels):
+    if not matches_node(dict(shape.node_selector), shape.terms, room.labels, room.name):
         return AFFINITY_MISMATCH
     return None
 

@@ -44,8 +44,10 @@ def _shape(rnd: random.Random, n_nodes: int) -> PodShape:
         term = []
         for _ in range(rnd.choice((1, 2))):
             op = rnd.choice(("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"))
-            key = rnd.choice(("pool", "rank", "nvidia.com/gpu.product", "topology.kubernetes.io/zone"))
+            key = rnd.choice(("pool", "rank", "nvidia.com/gpu.product", "topology.kubernetes.io/zone", "field:metadata.name"))
             vals = (str(rnd.randrange(10)),) if op in ("Gt", "Lt") else tuple(rnd.sample(POOLS + ZONES + PRODUCTS, 2))
+            if key == "field:metadata.name" and op in ("In", "NotIn"):  # matchFields: the node's name
+                vals = (f"n{rnd.randrange(n_nodes + 1)}",)
             term.append(Requirement(key=key, operator=op, values=() if op in ("Exists", "DoesNotExist") else vals))
         terms.append(tuple(term))
     p = pod("p", node_selector=sel or None, tolerations=rnd.sample(TOLERATIONS, rnd.choice((0, 1, 1, 2, 3))),
