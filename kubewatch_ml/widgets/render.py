@@ -46,6 +46,9 @@ class Palette:
     def from_theme(cls, theme) -> "Palette":
         """From a textual Theme (any object with error/warning/success/primary/accent attributes)."""
         dark = getattr(theme, "dark", True)
+        if not dark:  # the light themes' bright success/warning colours are faint on a light background
+            return cls(critical="#c62828", warning="#b25e00", ok="#2e7d32", info=getattr(theme, "primary", None) or "#005fd7",
+                       dim="#6c6c6c", accent="#8700af", bar_empty="#d0d0d0")
         return cls(
             critical=getattr(theme, "error", None) or cls.critical,
             warning=getattr(theme, "warning", None) or cls.warning,
