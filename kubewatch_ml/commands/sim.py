@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         out = sys.stdout
         out.write(f"kubewatch-ml sim: {sim.store.count('nodes')} nodes, {sim.store.count('pods')} pods, seed {args.seed}, "
                   f"speed {args.speed:g}x (started in {took:.1f} s)\n")
+        out.write(f"clock:               {sim.clock_summary()}\n")
         out.write(f"API server:          {sim.api_url}\n")
         for name, url in sim.exporter_urls.items():
             out.write(f"{name + ':':<21}{url}\n")

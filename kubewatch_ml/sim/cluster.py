@@ -15,10 +15,21 @@ from .dynamics import STEP, Dynamics
 from .objects import ObjectStore
 
 MAX_RESTART_WAIT_S = 15.0
+# With speed > 1 the simulated epoch starts this far behind wall time, so the faster clock has room to run
+# before it reaches the present; it never runs ahead of wall time (clients would see timestamps in the future).
+DEFAULT_LAG_S = 86400.0
 LOAD_ORDER = ("namespaces", "nodes", "resourcequotas", "limitranges", "networkpolicies", "services", "deployments",
               "replicasets", "statefulsets", "daemonsets", "jobs", "pods", "horizontalpodautoscalers",
               "poddisruptionbudgets", "events", "serviceaccounts", "persistentvolumeclaims", "cronjobs",
               "clusterroles", "clusterrolebindings", "leases")
+
+
+def _hm(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    h, m = divmod(s // 60, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m"
 
 
 class SimClock:
@@ -40,7 +51,7 @@ class SimCluster:
     def __init__(self, seed: int = 7, nodes: int = 40, pods: int = 600, speed: float = 1.0, tls: bool = False,
                  workdir: str | os.PathLike | None = None, port: int = 0, host: str = "127.0.0.1",
                  start_clock: bool = True, start: float | None = None, kubeconfig_path: str | None = None,
-                 exporters: bool = True, serve: bool = True, faults: str = ""):
+                 exporters: bool = True, serve: bool = True, faults: str = "", clamp_to_wall: bool = True):
         why = scenario_mod.validate_size(nodes, pods)
         if why:
             raise ValueError(why)
@@ -54,7 +65,13 @@ class SimCluster:
         self._kubeconfig_out = kubeconfig_path
         self._exporters_on = exporters
         self._serve_http = serve  # False: store + dynamics only (the simulator's own unit tests)
-        self.start_time = float(int(start if start is not None else time.time()))
+        wall = time.time()
+        if start is None:  # a faster clock starts in the past and catches up (see clock_summary)
+            start = wall - (DEFAULT_LAG_S if self.speed > 1 else 0.0)
+        self.start_time = float(int(start))
+        # The running clock never passes wall time: at `speed` until it catches up, then at 1x. (A start in
+        # the future, as some tests use, is left alone; advance() always moves as asked.)
+        self.clamp_to_wall = bool(clamp_to_wall) and self.start_time <= wall
         self.admin_token = secrets.token_urlsafe(24)
         self.viewer_token = secrets.token_urlsafe(24)
         self.readonly_token = secrets.token_urlsafe(24)
@@ -205,6 +222,8 @@ class SimCluster:
         while not self._stop.is_set():
             with self._step_lock:
                 target = sim0 + self._offset + (time.monotonic() - real0) * self.speed
+                if self.clamp_to_wall:
+                    target = min(target, max(time.time(), self.clock()))
                 if target - self._next_tick > 4 * STEP:  # fell behind: skip, do not pile up
                     self._next_tick = target - STEP
                     self.skipped_steps += 1
@@ -224,6 +243,19 @@ class SimCluster:
                 self.clock.set(max(self.clock(), min(target, self._next_tick - 1e-3)))
             if not continue_now:
                 self._stop.wait(max(0.02, min(0.5, (self._next_tick - target) / self.speed)))
+
+    def clock_summary(self) -> str:
+        """One line on how the simulated clock relates to wall time (printed by `kubewatch-ml sim`)."""
+        behind = time.time() - self.clock()
+        if self.speed <= 1 or not self.clamp_to_wall:
+            if self.speed == 1:
+                return "simulated time follows wall time (1x)"
+            return f"simulated time runs at {self.speed:g}x" + ("" if self.clamp_to_wall else ", unclamped: it may run ahead of wall time")
+        if behind <= 1:
+            return f"simulated time has caught up with wall time and now runs at 1x (speed {self.speed:g}x until then)"
+        catch_up = behind / (self.speed - 1)
+        return (f"simulated time is {_hm(behind)} behind wall time and runs at {self.speed:g}x until it "
+                f"catches up (in about {_hm(catch_up)}), then at 1x; it never runs ahead of wall time")
 
     # --- admin routes ----------------------------------------------------------------------------------
     def _advance_route(self, method: str, query: dict, body: bytes) -> tuple[int, Any]:
@@ -273,5 +305,6 @@ class SimCluster:
         now = self.clock()
         from .manifests import rfc3339
         return {"now": now, "time": rfc3339(now), "start": self.start_time, "elapsed": now - self.start_time,
-                "speed": self.speed, "running": self._runner is not None,
+                "speed": self.speed, "running": self._runner is not None, "wall": time.time(),
+                "behind_wall": time.time() - now, "clamped_to_wall": self.clamp_to_wall,
                 "ticks": self.dynamics.stats["ticks"] if self.dynamics else 0}

@@ -89,7 +89,8 @@ def test_sim_command_prints_urls_and_exits_0_on_sigterm(tmp_path):
     kc = tmp_path / "kc.yaml"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     p = subprocess.Popen([sys.executable, "-m", "kubewatch_ml", "sim", "--nodes", "8", "--pods", "100", "--seed", "3",
-                          "--kubeconfig-out", str(kc)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                          "--speed", "10", "--kubeconfig-out", str(kc)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
     try:
         lines = []
         deadline = time.monotonic() + 60
@@ -106,6 +107,8 @@ def test_sim_command_prints_urls_and_exits_0_on_sigterm(tmp_path):
         for name in ("kube-state-metrics", "dcgm", "kubelet"):
             assert re.search(rf"{name}:\s+http://127\.0\.0\.1:\d+", out), out
         assert f"export KUBECONFIG={kc}" in out
+        assert re.search(r"clock:\s+simulated time is 2[34]h\d\dm behind wall time and runs at 10x until it catches up "
+                         r"\(in about 2h40m\), then at 1x", out), out
         assert kc.exists() and api.group(1) in kc.read_text()
         p.send_signal(signal.SIGTERM)
         rest, err = p.communicate(timeout=30)
@@ -159,3 +162,38 @@ def test_sim_command_refuses_a_foreign_file(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "refusing to overwrite" in r.stderr
     assert "prod" in other.read_text()
+
+
+def test_a_faster_clock_starts_a_day_behind_wall_time():
+    wall = time.time()
+    fast = SimCluster(speed=10, serve=False)  # not started: only the epoch is chosen
+    assert wall - 86400 - 1 <= fast.start_time <= time.time() - 86400
+    assert fast.clamp_to_wall and "24h00m behind wall time" in fast.clock_summary()
+    real = SimCluster(speed=1, serve=False)
+    assert wall - 1 <= real.start_time <= time.time()
+    assert real.clock_summary() == "simulated time follows wall time (1x)"
+    assert SimCluster(speed=10, start=START, serve=False).start_time == START  # tests stay deterministic
+
+
+def _max_ahead_of_wall(sim, until) -> float:
+    ahead = float("-inf")
+    deadline = time.monotonic() + 30
+    while not until() and time.monotonic() < deadline:
+        ahead = max(ahead, sim.now() - time.time())
+        time.sleep(0.01)
+    assert until(), "the clock did not get there in 30 s"
+    return max(ahead, sim.now() - time.time())
+
+
+def test_the_running_clock_catches_up_with_wall_time_and_never_passes_it(tmp_path):
+    with SimCluster(seed=3, nodes=6, pods=60, speed=600.0, start=time.time() - 90, workdir=str(tmp_path),
+                    serve=False) as sim:
+        ahead = _max_ahead_of_wall(sim, lambda: time.time() - sim.now() < 2)  # 90 s at 600x: caught up quickly
+        ticks = sim.dynamics.stats["ticks"]
+        ahead = max(ahead, _max_ahead_of_wall(sim, lambda: sim.dynamics.stats["ticks"] >= ticks + 1))  # then 1x
+        assert ahead <= 0.01, ahead
+        assert "caught up with wall time and now runs at 1x" in sim.clock_summary()
+    # the same clock unclamped runs ahead (what clients saw before: timestamps in the future)
+    with SimCluster(seed=3, nodes=6, pods=60, speed=600.0, start=time.time() - 90, workdir=str(tmp_path / "b"),
+                    serve=False, clamp_to_wall=False) as sim:
+        assert _max_ahead_of_wall(sim, lambda: sim.now() - time.time() > 30) > 25
