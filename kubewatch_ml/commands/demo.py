@@ -4,6 +4,7 @@ through the simulator's kubeconfig like any cluster. Everything stops when the d
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from dataclasses import replace
 
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     _check(args)
     config = load_ui_config(args)
+    say = lambda msg: print(f"kubewatch-ml demo: {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    say(f"starting a simulated ML cluster ({args.nodes} nodes, ~{args.pods} pods, seed {args.seed}, "
+        f"{args.speed:g}x speed) on 127.0.0.1…")
     with tempfile.TemporaryDirectory(prefix="kubewatch-demo-") as workdir:
         with SimCluster(seed=args.seed, nodes=args.nodes, pods=args.pods, speed=args.speed, workdir=workdir) as sim:
             urls = dict(sim.exporter_urls)
@@ -55,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 binary = find_prometheus_binary()
                 why = "prometheus not installed"
                 if binary:
+                    say(f"starting Prometheus ({binary}) to scrape it…")
                     try:
                         prom = PrometheusServer(urls, f"{workdir}/prometheus", scrape_interval=5).start()
                     except Exception as e:  # the demo still works on direct scraping; say why
