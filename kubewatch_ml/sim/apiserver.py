@@ -120,6 +120,7 @@ class ApiServer:
         self.requests: collections.Counter = collections.Counter()  # (method, path) -> count, every request
         self._tls_files: tuple[str, str, str] | None = None  # kept so a restart serves the same CA
         self._watch_socks: set = set()  # sockets serving a watch now (close_watches cuts them)
+        self._token_expiry: dict[str, float] = {}  # TokenRequest tokens -> expiry (simulated clock)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "ApiServer":
@@ -247,11 +248,33 @@ class ApiServer:
         header = h.headers.get("Authorization") or ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         role = self.tokens.get(token) if token else None
+        if role is not None and role.startswith(auth.SA_TOKEN_PREFIX):
+            return self._service_account_identity(token, role)
         if role is None:
             if not header and path in PUBLIC_PATHS:  # anonymous may read /version; a bad token may not
                 return None
             raise ApiError(401, "Unauthorized", "Unauthorized")
         return auth.Identity(user=role, role=role)
+
+    def _service_account_identity(self, token: str, role: str) -> auth.Identity:
+        """A bound ServiceAccount token: valid while it has not expired and the account exists; its rights are
+        whatever the stored ClusterRoleBindings grant now."""
+        _, ns, name = role.split(":", 2)
+        expires = self._token_expiry.get(token, 0.0)
+        if self.store.now() >= expires or self.store.get("serviceaccounts", ns, name) is None:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        return auth.service_account_identity(self.store, ns, name)
+
+    def _issue_token(self, namespace: str, name: str, expires: float) -> str:
+        import base64
+        import secrets
+        claims = base64.urlsafe_b64encode(orjson.dumps({"iss": "https://kubernetes.default.svc.cluster.local",
+                                                        "sub": f"system:serviceaccount:{namespace}:{name}",
+                                                        "exp": int(expires)})).rstrip(b"=").decode()
+        token = f"eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbSJ9.{claims}.{secrets.token_urlsafe(32)}"
+        self.tokens[token] = f"{auth.SA_TOKEN_PREFIX}{namespace}:{name}"
+        self._token_expiry[token] = expires
+        return token
 
     def _admin(self, h: _Handler, method: str, path: str, params: dict, body: bytes,
                identity: auth.Identity | None) -> None:
@@ -367,11 +390,11 @@ class ApiServer:
                   identity: auth.Identity, query: str) -> None:
         info = route.info
         verb = self._verb(method, route, params)
-        if (route.name and method == "POST" and route.subresource not in ("eviction", "proxy")) or (
+        if (route.name and method == "POST" and route.subresource not in ("eviction", "proxy", "token")) or (
                 not route.name and method in ("PUT", "PATCH")):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         allowed_verbs = {"status": ("get", "patch", "update"), "scale": ("get", "patch", "update"),
-                         "eviction": ("create",), "log": ("get",)}.get(route.subresource)
+                         "eviction": ("create",), "log": ("get",), "token": ("create",)}.get(route.subresource)
         if (allowed_verbs is not None and verb not in allowed_verbs) or (
                 not route.subresource and verb not in info.verbs):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
@@ -390,8 +413,8 @@ class ApiServer:
         ct = (h.headers.get("Content-Type") or "").split(";")[0].strip()
         call = verbs.Call(self.store, info, route.namespace, route.name, route.subresource, params, body, ct,
                           identity, self.on_write)
-        if ct == verbs.PROTOBUF and route.subresource != "eviction" and info.resource not in (
-                "selfsubjectaccessreviews", "selfsubjectrulesreviews"):
+        if ct == verbs.PROTOBUF and route.subresource not in ("eviction", "token") and info.resource not in (
+                "selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"):
             raise ApiError(415, "UnsupportedMediaType",
                            f'the body of the request was in an unknown format - accepted media types include: '
                            f'application/json, application/yaml')
@@ -401,6 +424,10 @@ class ApiServer:
             return self._send_json(h, *verbs.access_review(call))
         if info.resource == "selfsubjectrulesreviews":
             return self._send_json(h, *verbs.rules_review(call))
+        if info.resource == "selfsubjectreviews":
+            return self._send_json(h, *verbs.self_subject_review(call))
+        if route.subresource == "token":
+            return self._send_json(h, *verbs.token_request(call, self._issue_token))
         if route.subresource == "eviction":
             try:
                 code, obj = verbs.evict(call)

@@ -5,6 +5,7 @@ Secrets are never readable except by admin (the simulator serves none anyway).""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .kinds import KINDS, PRODUCT_READ, READ_VERBS
 
@@ -18,9 +19,12 @@ READONLY_CLUSTERROLE_RULES: tuple[dict, ...] = tuple(
 
 # Everyone authenticated may ask what they may do (system:basic-user in a real cluster).
 _BASIC = ({"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-           "verbs": ["create"]},)
+           "verbs": ["create"]},
+          {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]})
 _VIEWER_RULES = ({"apiGroups": ["*"], "resources": ["*"], "verbs": list(READ_VERBS)},
                  {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get"]})
+
+BASIC_RULES = _BASIC  # ClusterRole system:basic-user, bound to system:authenticated
 
 ROLES: dict[str, tuple[dict, ...]] = {
     "admin": ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},),
@@ -32,7 +36,40 @@ ROLES: dict[str, tuple[dict, ...]] = {
 @dataclass(frozen=True)
 class Identity:
     user: str
-    role: str
+    role: str  # "admin" | "viewer" | "readonly-role" | "rbac" (rules from the stored bindings, in `grants`)
+    # role "rbac": (binding name, cluster role name, subject as the reason names it, rules) per matching binding
+    grants: tuple = ()
+
+
+SA_TOKEN_PREFIX = "serviceaccount:"  # ApiServer.tokens value for a TokenRequest token: "serviceaccount:<ns>:<name>"
+
+
+def service_account_identity(store: Any, namespace: str, name: str) -> Identity:
+    """RBAC as a real API server evaluates it for a ServiceAccount: every stored ClusterRoleBinding whose
+    subjects name the account (or its groups) grants its ClusterRole's rules, as they are now."""
+    user = f"system:serviceaccount:{namespace}:{name}"
+    groups = {"system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"}
+    grants = []
+    for b in store.list("clusterrolebindings")[0]:
+        subjects = b.get("subjects") or []
+        if not any((sub.get("kind") == "ServiceAccount" and sub.get("name") == name
+                    and sub.get("namespace") == namespace)
+                   or (sub.get("kind") == "User" and sub.get("name") == user)
+                   or (sub.get("kind") == "Group" and sub.get("name") in groups) for sub in subjects):
+            continue
+        ref = b.get("roleRef") or {}
+        role = store.get("clusterroles", "", ref.get("name", "")) if ref.get("kind") == "ClusterRole" else None
+        if role is None:
+            continue  # a binding to a missing role grants nothing
+        rules = tuple(r for r in role.get("rules") or [] if r.get("resources") and not r.get("resourceNames"))
+        grants.append((b["metadata"]["name"], role["metadata"]["name"], f'ServiceAccount "{namespace}/{name}"', rules))
+    return Identity(user=user, role="rbac", grants=tuple(grants))
+
+
+def rules_for(identity: Identity) -> tuple[dict, ...]:
+    if identity.role == "rbac":
+        return tuple(r for g in identity.grants for r in g[3])
+    return ROLES.get(identity.role, ())
 
 
 def _match(values: list[str], value: str) -> bool:
@@ -42,18 +79,30 @@ def _match(values: list[str], value: str) -> bool:
 def allowed(identity: Identity, verb: str, group: str, resource: str, subresource: str = "") -> bool:
     if identity.role != "admin" and resource == "secrets":
         return False  # no read-only identity ever sees secrets
+    return _allowed_by(rules_for(identity), identity.role, verb, group, resource, subresource)
+
+
+def _allowed_by(rules: Any, role: str, verb: str, group: str, resource: str, subresource: str) -> bool:
     res = f"{resource}/{subresource}" if subresource else resource
-    for rule in ROLES.get(identity.role, ()):
-        if not _match(rule["verbs"], verb):
+    for rule in rules:
+        if not _match(rule.get("verbs") or [], verb):
             continue
-        if not _match(rule["apiGroups"], group):
+        if not _match(rule.get("apiGroups") or [], group):
             continue
-        resources = rule["resources"]
-        if "*" in resources and (not subresource or identity.role == "admin" or verb in READ_VERBS):
+        resources = rule.get("resources") or []
+        if "*" in resources and (not subresource or role in ("admin", "rbac") or verb in READ_VERBS):
             return True
         if res in resources:
             return True
     return False
+
+
+def granting_binding(identity: Identity, verb: str, group: str, resource: str, subresource: str = "") -> tuple | None:
+    """The first grant (binding, role, subject, rules) that allows the request (role "rbac" only)."""
+    for g in identity.grants:
+        if _allowed_by(g[3], "rbac", verb, group, resource, subresource):
+            return g
+    return None
 
 
 def forbidden_message(identity: Identity, verb: str, group: str, resource: str, subresource: str,
@@ -67,7 +116,10 @@ def forbidden_message(identity: Identity, verb: str, group: str, resource: str, 
             f'in API group "{group}" {where}')
 
 
-def access_reason(identity: Identity, allowed_: bool) -> str:
+def access_reason(identity: Identity, allowed_: bool, request: tuple = ()) -> str:
+    if identity.role == "rbac":
+        g = granting_binding(identity, *request) if allowed_ and request else None
+        return f'RBAC: allowed by ClusterRoleBinding "{g[0]}" of ClusterRole "{g[1]}" to {g[2]}' if g else ""
     if identity.role == "admin":
         return 'RBAC: allowed by ClusterRoleBinding "sim-admin" of ClusterRole "cluster-admin" to User "admin"'
     if allowed_:

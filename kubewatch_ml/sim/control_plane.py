@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from . import manifests as mf
-from .auth import ROLES
+from .auth import BASIC_RULES, ROLES
 
 Obj = dict[str, Any]
 NODE_LEASE_NS = "kube-node-lease"
@@ -106,9 +106,7 @@ def add_control_plane(objects: dict[str, list[Obj]], seed: int, start: float) ->
                         "resources": ["*"], "verbs": ["create", "delete", "deletecollection", "get", "list", "patch",
                                                       "update", "watch"]}], True),
              ("view", view_rules, True),
-             ("system:basic-user", [{"apiGroups": ["authorization.k8s.io"],
-                                     "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-                                     "verbs": ["create"]}], True),
+             ("system:basic-user", [dict(r) for r in BASIC_RULES], True),
              ("viewer", [dict(r) for r in ROLES["viewer"]], False),
              ("readonly-role", [dict(r) for r in ROLES["readonly-role"]], False)]
     objects["clusterroles"] = [_cluster_role(name, rules, born, mf.new_uid(rng), boot) for name, rules, boot in roles]

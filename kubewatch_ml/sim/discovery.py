@@ -24,6 +24,7 @@ SUBRESOURCES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "proxy": ("", "", "ServiceProxyOptions", ("create", "delete", "get", "patch", "update")),
     "log": ("", "", "Pod", ("get",)),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ("create",)),
 }
 # Subresources served beyond kinds.py's table (kept here so the shared table stays as it is).
 EXTRA_SUBRESOURCES: dict[str, tuple[str, ...]] = {"pods": ("log",)}
@@ -42,8 +43,13 @@ def version_info(git_version: str) -> Obj:
             "compiler": "gc", "platform": "linux/amd64"}
 
 
+# `kubectl auth whoami`.
+SELF_REVIEWS = KindInfo("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", "v1", False,
+                        "selfsubjectreview", (), ("create",))
+
+
 def served_kinds() -> tuple[KindInfo, ...]:
-    return KINDS + (SECRETS, RULES_REVIEWS)
+    return KINDS + (SECRETS, RULES_REVIEWS, SELF_REVIEWS)
 
 
 def group_versions() -> dict[str, list[str]]:

@@ -47,7 +47,7 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, "networkpolicy", ("netpol",)),
     KindInfo("selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", "v1", False, "selfsubjectaccessreview", (), ("create",)),
     # What the in-cluster deployment (deploy/) and `kubectl describe node` need; the product reads none of them.
-    KindInfo("serviceaccounts", "ServiceAccount", "", "v1", True, "serviceaccount", ("sa",)),
+    KindInfo("serviceaccounts", "ServiceAccount", "", "v1", True, "serviceaccount", ("sa",), subresources=("token",)),
     KindInfo("persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", True, "persistentvolumeclaim", ("pvc",), subresources=("status",)),
     KindInfo("cronjobs", "CronJob", "batch", "v1", True, "cronjob", ("cj",), categories=("all",), subresources=("status",)),
     KindInfo("clusterroles", "ClusterRole", "rbac.authorization.k8s.io", "v1", False, "clusterrole"),

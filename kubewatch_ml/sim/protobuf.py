@@ -105,6 +105,24 @@ def decode_eviction(body: bytes) -> dict:
             "metadata": {"name": _str(md, 1), "namespace": _str(md, 3)}}
 
 
+def decode_token_request(body: bytes) -> dict:
+    """A protobuf authentication/v1 TokenRequest (`kubectl create token`): spec audiences (1) and
+    expirationSeconds (4)."""
+    try:
+        api_version, kind, raw = unwrap(body)
+        tr = fields(raw)
+        spec = fields(tr[2][-1]) if 2 in tr else {}
+        out: dict[str, Any] = {}
+        if spec.get(1):
+            out["audiences"] = [a.decode() for a in spec[1]]
+        if spec.get(4):
+            out["expirationSeconds"] = int(spec[4][-1])
+    except (ValueError, IndexError, UnicodeDecodeError) as e:
+        raise ApiError(400, "BadRequest", f"the body of the request could not be decoded as protobuf: {e}") from None
+    return {"kind": kind or "TokenRequest", "apiVersion": api_version or "authentication.k8s.io/v1",
+            "metadata": {}, "spec": out}
+
+
 # --- encoding, for tests that play kubectl ------------------------------------------------------
 def _enc_varint(n: int) -> bytes:
     out = bytearray()

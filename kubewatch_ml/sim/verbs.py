@@ -461,7 +461,8 @@ def access_review(call: Call) -> tuple[int, Obj]:
                         "causes": [{"reason": "FieldValueInvalid", "field": "spec.resourceAttributes",
                                     "message": "exactly one of nonResourceAttributes or resourceAttributes must be specified"}]})
     status: Obj = {"allowed": ok}
-    reason = auth.access_reason(call.identity, ok)
+    reason = auth.access_reason(call.identity, ok, (ra.get("verb", ""), ra.get("group", ""), ra.get("resource", ""),
+                                                   ra.get("subresource", "")) if ra else ())
     if reason:
         status["reason"] = reason
     return 201, {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
@@ -479,10 +480,51 @@ def rules_review(call: Call) -> tuple[int, Obj]:
     review = decode_ssrr(call.body) if call.content_type == PROTOBUF else (call.json_body() if call.body else {})
     ns = ((review or {}).get("spec") or {}).get("namespace", "")
     rules = [{"verbs": r["verbs"], "apiGroups": r["apiGroups"], "resources": r["resources"]}
-             for r in auth.ROLES.get(call.identity.role, ())]
+             for r in auth.rules_for(call.identity)]
     return 201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
                  "metadata": {"creationTimestamp": None}, "spec": {"namespace": ns},
                  "status": {"resourceRules": rules,
                             "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis",
                                                                                         "/apis/*", "/version"]}],
                             "incomplete": False}}
+
+
+# --- serviceaccounts/token (TokenRequest: `kubectl create token`) ---------------------------------------
+def token_request(call: Call, issue: Callable[[str, str, float], str]) -> tuple[int, Obj]:
+    """A bound token for the ServiceAccount; `issue(namespace, name, expires_at)` registers it with the server."""
+    _existing(call)  # 404 for an unknown ServiceAccount
+    if call.content_type == PROTOBUF:
+        from .protobuf import decode_token_request
+        body = decode_token_request(call.body)
+    else:
+        body = call.json_body() if call.body else {}
+    if not isinstance(body, dict):
+        raise _bad("the object provided is unrecognized (must be of type TokenRequest)")
+    spec = dict(body.get("spec") or {})
+    seconds = spec.get("expirationSeconds", 3600)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 600:
+        raise ApiError(422, "Invalid", 'TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: '
+                                       f'Invalid value: {seconds}: may not specify a duration less than 10 minutes',
+                       {"group": "authentication.k8s.io", "kind": "TokenRequest",
+                        "causes": [{"reason": "FieldValueInvalid", "field": "spec.expirationSeconds",
+                                    "message": "may not specify a duration less than 10 minutes"}]})
+    expires = call.store.now() + seconds
+    spec.setdefault("audiences", ["https://kubernetes.default.svc"])
+    spec["expirationSeconds"] = seconds
+    token = "" if call.dry_run else issue(call.namespace, call.name, expires)
+    return 201, {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                 "metadata": {"name": call.name, "namespace": call.namespace, "creationTimestamp": None},
+                 "spec": spec, "status": {"token": token, "expirationTimestamp": rfc3339(expires)}}
+
+
+def self_subject_review(call: Call) -> tuple[int, Obj]:
+    """`kubectl auth whoami`: who the request authenticated as."""
+    ident = call.identity
+    if ident.role == "rbac":
+        ns = ident.user.split(":")[2] if ident.user.count(":") >= 3 else ""
+        groups = ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"]
+    else:
+        groups = (["system:masters"] if ident.role == "admin" else []) + ["system:authenticated"]
+    return 201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+                 "metadata": {"creationTimestamp": None},
+                 "status": {"userInfo": {"username": ident.user, "groups": groups}}}

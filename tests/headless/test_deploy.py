@@ -179,3 +179,43 @@ def test_a_broken_manifest_is_refused_by_the_simulator_and_nothing_is_stored(sim
     assert r.returncode != 0
     assert 'unknown field "spec.jobTemplate.spec.template.spec.containerz"' in r.stderr, r.stderr
     assert sim.store.get("cronjobs", "default", cj["metadata"]["name"]) is None
+
+
+def test_the_service_account_gets_exactly_the_shipped_role_through_its_binding(sim, tmp_path, capsys):
+    """As the CronJob's pod would: a token for the ServiceAccount (`kubectl create token`), whose rights come
+    from the applied ClusterRoleBinding; the product's read-only snapshot works with it and nothing more."""
+    from kubewatch_ml.cli import main
+    from kubewatch_ml.sim.kubeconfig import write_kubeconfig
+    _kubectl(sim, "apply", "-f", str(DEPLOY))
+    token = _kubectl(sim, "create", "token", "kubewatch-ml", "-n", "kubewatch-ml").stdout.strip()
+    assert token.count(".") == 2
+
+    def can_i(*args):
+        return _kubectl(sim, "--token", token, "auth", "can-i", *args, check=False).stdout.strip()
+    assert can_i("list", "pods", "--all-namespaces") == "yes"
+    assert can_i("watch", "horizontalpodautoscalers.autoscaling", "-A") == "yes"
+    assert can_i("list", "secrets", "-A") == "no" and can_i("get", "configmaps", "-A") == "no"
+    assert can_i("patch", "nodes") == "no" and can_i("create", "pods/eviction", "-n", "default") == "no"
+    listed = _kubectl(sim, "--token", token, "auth", "can-i", "--list").stdout
+    granted = {line.split()[0] for line in listed.splitlines()[1:] if line.strip() and not line.startswith(" ")}
+    want = {r if not g else f"{r}.{g}" for rule in _one("ClusterRole")["rules"]
+            for g in rule["apiGroups"] for r in rule["resources"]}
+    assert want <= granted and not {"secrets", "configmaps", "*.*"} & granted, listed
+    who = _kubectl(sim, "--token", token, "auth", "whoami").stdout
+    assert "system:serviceaccount:kubewatch-ml:kubewatch-ml" in who
+    denied = _kubectl(sim, "--token", token, "get", "secrets", "-A", check=False)
+    assert denied.returncode != 0 and ('User "system:serviceaccount:kubewatch-ml:kubewatch-ml" cannot list resource '
+                                       '"secrets"') in denied.stderr
+
+    kc = write_kubeconfig(tmp_path / "sa.kubeconfig", server=sim.api_url, ca_file=sim.api.ca_file,
+                          users={"cronjob": token}, current="sim-cronjob")
+    assert main(["snapshot", "--kubeconfig", kc, "--no-metrics", "--readonly", "-q"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cluster"]["nodes"] == sim.store.count("nodes")
+    assert not [k for k, s in doc["cluster"]["kinds"].items() if s["forbidden"] or s["error"]]
+
+    _kubectl(sim, "delete", "clusterrolebinding", "kubewatch-ml-readonly")  # rights follow the stored bindings
+    assert can_i("list", "pods", "-A") == "no"
+    _kubectl(sim, "delete", "serviceaccount", "kubewatch-ml", "-n", "kubewatch-ml")  # its tokens die with it
+    gone = _kubectl(sim, "--token", token, "get", "nodes", check=False)
+    assert gone.returncode != 0 and "Unauthorized" in gone.stderr + gone.stdout

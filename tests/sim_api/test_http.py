@@ -31,7 +31,8 @@ def test_version_and_discovery_fall_back_from_aggregated(http):
                       "policy": "policy/v1", "networking.k8s.io": "networking.k8s.io/v1",
                       "authorization.k8s.io": "authorization.k8s.io/v1",
                       "rbac.authorization.k8s.io": "rbac.authorization.k8s.io/v1",
-                      "coordination.k8s.io": "coordination.k8s.io/v1"}
+                      "coordination.k8s.io": "coordination.k8s.io/v1",
+                      "authentication.k8s.io": "authentication.k8s.io/v1"}
 
 
 def test_resource_lists_name_subresources(http):
