@@ -107,7 +107,7 @@ def matches_node(node_selector: dict[str, str] | None, terms: tuple[tuple[Requir
     return True
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeRoom:
     """A node as the scheduler's filters see it: labels, effective taints and free allocatable."""
 
