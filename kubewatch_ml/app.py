@@ -7,7 +7,9 @@ methods and `check_action`; the app picks them up. They act on `app.current_sele
 """
 from __future__ import annotations
 
+import asyncio
 import gc
+import signal
 import sys
 import time
 from typing import Callable
@@ -104,6 +106,7 @@ class KubewatchApp(ActionKeys, App[int]):
     def on_mount(self) -> None:
         # Fewer, cheaper collections: analysis allocates a lot of short-lived objects per frame and
         # the default gen0 threshold (700) promotes them into costly full collections.
+        self._exit_on_signals()
         gc.set_threshold(50_000, 20, 100)
         # The UI thread gives up the GIL at every select(); taking it back from a busy feed thread
         # costs up to one switch interval each time (default 5 ms, many times per key press).
@@ -122,7 +125,23 @@ class KubewatchApp(ActionKeys, App[int]):
         if self.main_screen is not None and self.main_screen.latest is not None:
             self.main_screen.reprepare(self.palette)
 
+    def _exit_on_signals(self) -> None:
+        """SIGTERM, or SIGHUP when the terminal goes away: leave through the normal exit path, so the
+        feed closes and `demo` stops its simulator and Prometheus (a killed tmux pane used to leave a
+        Prometheus running)."""
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.exit)
+            self._signals_set = True
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signals
+            self._signals_set = False
+
     def on_unmount(self) -> None:
+        if getattr(self, "_signals_set", False):
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
         self.feed.close()
 
     async def _on_key(self, event: events.Key) -> None:

@@ -68,7 +68,7 @@ class Tmux:
 def _start(tmux: str, tmp_path, demo_args: str) -> Tmux:
     assert SCRIPT.exists(), f"console script missing: {SCRIPT} (pip install -e .)"
     name = f"kw-e2e-{uuid.uuid4().hex[:8]}"
-    env = f"XDG_CONFIG_HOME={tmp_path}/config XDG_STATE_HOME={tmp_path}/state TERM=xterm-256color"
+    env = f"XDG_CONFIG_HOME={tmp_path}/config XDG_STATE_HOME={tmp_path}/state TMPDIR={tmp_path} TERM=xterm-256color"
     # (the short sleep: tmux may size a detached pane just after starting its command)
     cmd = f"sleep 1; cd {ROOT} && env {env} {SCRIPT} demo {demo_args}"
     subprocess.run([tmux, "new-session", "-d", "-s", name, "-x", "160", "-y", "48", cmd], check=True, timeout=20)
@@ -83,6 +83,20 @@ def tmux_session(tmp_path):
     finally:
         if session.alive():
             session.run("kill-session", "-t", session.name, check=False)
+
+
+def _processes_under(path) -> list[str]:
+    """Command lines of running processes that mention `path` (the demo's TMPDIR)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(path) in cmd and "prometheus" in cmd:
+                out.append(cmd)
+    return out
 
 
 def _quit(t: Tmux) -> None:
@@ -107,7 +121,13 @@ def test_demo_with_a_real_prometheus(tmp_path):
         status = [line for line in screen.splitlines() if "ctx sim-admin" in line]
         assert status and "real Prometheus" in status[0] and "prometheus http://127.0.0.1:" in status[0], status
         assert "Traceback" not in screen
-        _quit(t)
+        assert _processes_under(tmp_path), "no Prometheus found running from the demo's directory"
+        # the terminal goes away (SIGHUP): the demo still stops its Prometheus and simulator
+        t.run("kill-session", "-t", t.name)
+        deadline = time.monotonic() + 30
+        while _processes_under(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not _processes_under(tmp_path), "processes left running after the terminal closed"
     finally:
         if t.alive():
             t.run("kill-session", "-t", t.name, check=False)
