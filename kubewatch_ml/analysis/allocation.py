@@ -35,7 +35,7 @@ class Allocation:
     phases: dict[str, int] = field(default_factory=dict)  # pods per phase, finished ones included
     # node -> its non-terminated pods that request GPUs or MIG slices
     gpu_pods: dict[str, list[Pod]] = field(default_factory=dict)
-    # SPREAD_KINDS workload -> ready replicas per zone (only workloads with a bound, running pod on a known node)
+    # every SPREAD_KINDS workload in pods_by_workload -> its Ready pods per zone (placed, not finished)
     ready_by_zone: dict[WorkloadKey, dict[str, int]] = field(default_factory=dict)
     # workloads with a placed pod that declares topology spread or pod anti-affinity
     spread: set[WorkloadKey] = field(default_factory=set)

@@ -233,3 +233,28 @@ def test_probe_view_with_the_gathered_pods_equals_the_full_scan():
             assert probe_view(cluster, m, 100.0, alloc=allocation(cluster)) == plain
             rows += len(plain.containers)
     assert rows > 100
+
+
+def test_allocation_counts_owned_pods_the_workload_index_misses():
+    """A snapshot whose pods_by_workload lacks a workload (an index behind its records) still counts
+    every pod's requests, as the plain pass over all pods did."""
+    import dataclasses
+    from types import MappingProxyType
+
+    rnd = random.Random(3)
+    checked = 0
+    for _ in range(40):
+        cluster = _random_cluster(rnd)
+        if not cluster.pods_by_workload:
+            continue
+        dropped = rnd.choice(list(cluster.pods_by_workload))
+        partial = dataclasses.replace(cluster, pods_by_workload=MappingProxyType(
+            {k: v for k, v in cluster.pods_by_workload.items() if k != dropped}))
+        a, want = allocation(partial), _plain_allocation(cluster)
+        assert {k: [l.cpu_m, l.memory, l.gpu, l.pods, l.extended] for k, l in a.by_node.items()} == want["by_node"]
+        assert {k: [l.cpu_m, l.memory, l.gpu, l.pods, l.extended, l.cpu_limit_m, l.memory_limit]
+                for k, l in a.by_namespace.items()} == want["by_ns"]
+        assert a.phases == want["phases"] and {p.uid for p in a.pending} == want["pending"]
+        assert [p.uid for p in a.bare] == want["bare"]
+        checked += len(cluster.pods_by_workload[dropped])
+    assert checked > 20
