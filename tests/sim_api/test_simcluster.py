@@ -145,3 +145,42 @@ def test_describe_node_shows_its_lease(sim, kctl):
     assert sas[0] == ["NAME", "SECRETS", "AGE"] and ["default", "0"] in [r[:2] for r in sas[1:]]
     roles = _rows(kctl.run("get", "clusterrole", "cluster-admin", "view").stdout)
     assert roles[0] == ["NAME", "CREATED AT"] and [r[0] for r in roles[1:]] == ["cluster-admin", "view"]
+
+
+def test_python_client_reads_the_control_plane_kinds_and_watches_a_lease_renewal(sim):
+    """The official client deserialises the added kinds (typed models, required fields) and a watch on
+    kube-node-lease sees a Ready node's kubelet renew its lease."""
+    c = kubernetes.config.new_client_from_config(config_file=sim.kubeconfig_path)
+    try:
+        core, coord = client.CoreV1Api(c), client.CoordinationV1Api(c)
+        rbac, batch = client.RbacAuthorizationV1Api(c), client.BatchV1Api(c)
+        sas = core.list_service_account_for_all_namespaces(limit=10)
+        assert len(sas.items) == 10 and sas.metadata._continue
+        assert {(s.metadata.namespace, s.metadata.name) for s in sas.items} <= {
+            (s["metadata"]["namespace"], s["metadata"]["name"]) for s in sim.store.list("serviceaccounts")[0]}
+        crb = {b.metadata.name: b for b in rbac.list_cluster_role_binding().items}
+        assert crb["sim-viewer"].role_ref.name == "viewer" and crb["sim-viewer"].subjects[0].name == "viewer"
+        assert "cluster-admin" in {r.metadata.name for r in rbac.list_cluster_role().items}
+        assert batch.list_cron_job_for_all_namespaces().items == []
+        assert core.list_persistent_volume_claim_for_all_namespaces().items == []
+        leases = coord.list_namespaced_lease("kube-node-lease")
+        assert len(leases.items) == sim.store.count("nodes")
+        ready = next(l.metadata.name for l in leases.items if l.metadata.name != sim.scenario.not_ready_node)
+        before = next(l.spec.renew_time for l in leases.items if l.metadata.name == ready)
+        seen = []
+        w = watch.Watch()
+
+        def consume():
+            for ev in w.stream(coord.list_namespaced_lease, "kube-node-lease",
+                               resource_version=leases.metadata.resource_version, timeout_seconds=15):
+                if ev["object"].metadata.name == ready:
+                    seen.append((ev["type"], ev["object"].spec.renew_time))
+                    w.stop()
+
+        t = threading.Thread(target=consume, daemon=True)
+        t.start()
+        sim.advance(30)
+        t.join(20)
+        assert seen and seen[0][0] == "MODIFIED" and seen[0][1] > before
+    finally:
+        c.close()
