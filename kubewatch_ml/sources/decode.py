@@ -162,7 +162,6 @@ class _PodTemplate:
 
 _EMPTY_TEMPLATE = _PodTemplate(())
 _template_cache: dict[tuple, _PodTemplate] = {}
-_raw_cache: dict[tuple, object] = {}
 _containers_dec = msgspec.json.Decoder(list[w.Container])
 _str_map_dec = msgspec.json.Decoder(dict[str, str])
 _tolerations_dec = msgspec.json.Decoder(list[w.Toleration])
@@ -187,16 +186,23 @@ def _containers(spec: w.PodSpec) -> tuple[m.ContainerSpec, ...]:
     return _template(spec).containers
 
 
+_raw_caches: dict[str, dict[bytes, object]] = {}
+
+
 def _cached_raw(tag: str, raw, convert):
     """Convert a raw JSON fragment once per distinct byte string (pods of one template share it)."""
-    b = bytes(raw)
-    if not _present(b):
+    if not raw:
         return None
-    key = (tag, b)
-    got = _raw_cache.get(key, _raw_cache)
-    if got is _raw_cache:
+    b = bytes(raw)
+    cache = _raw_caches.get(tag)
+    if cache is None:
+        cache = _raw_caches[tag] = {}
+    got = cache.get(b, cache)
+    if got is cache:
+        if not _present(b):
+            return None
         got = convert(b)
-        _bounded(_raw_cache)[key] = got
+        _bounded(cache)[b] = got
     return got
 
 
@@ -210,20 +216,26 @@ def _str_map(raw) -> dict | None:
 
 def labels(raw) -> dict[str, str] | None:
     """A label / selector map; identical maps share one dict (records never mutate them)."""
-    return _cached_raw("m", raw, _str_map)
+    return _cached_raw("m", raw, _str_map) if raw else None
 
 
 def _tolerations_raw(raw) -> tuple[m.Toleration, ...]:
-    return _cached_raw("t", raw, lambda r: _tolerations(_tolerations_dec.decode(r))) or ()
+    return (_cached_raw("t", raw, lambda r: _tolerations(_tolerations_dec.decode(r))) or ()) if raw else ()
+
+
+_NO_AFFINITY: tuple[tuple, bool] = ((), False)
 
 
 def _affinity_raw(raw) -> tuple[tuple, bool]:
     """(required node affinity terms, has pod anti-affinity)."""
+    if not raw:
+        return _NO_AFFINITY
+
     def convert(r):
         a = _affinity_dec.decode(r)
         return (_affinity_terms(a), a.pod_anti_affinity is not None)
 
-    return _cached_raw("a", raw, convert) or ((), False)
+    return _cached_raw("a", raw, convert) or _NO_AFFINITY
 
 
 def _annotations(d: dict | None) -> dict | None:
@@ -259,14 +271,11 @@ _strings: dict[str, str] = {}
 _owner_cache: dict[tuple, m.OwnerRef] = {}
 
 
+_S = _strings.setdefault  # _S(x, x): one shared copy of a low-cardinality string (namespace, node, reasons)
+
+
 def _s(text: str) -> str:
-    """One shared copy of a low-cardinality string (namespace, node, phase, reasons)."""
-    got = _strings.get(text)
-    if got is None:
-        if len(_strings) > 200_000:
-            _strings.clear()
-        _strings[text] = got = text
-    return got
+    return _S(text, text)
 
 
 def _conditions(cs: list[w.Condition] | None) -> tuple[m.Condition, ...]:
@@ -306,9 +315,9 @@ def _status(s: w.ContainerStatus) -> m.ContainerStatus:
             reason, message = st.waiting.reason, st.waiting.message
     lt = s.last_state.terminated if s.last_state is not None else None
     return m.ContainerStatus(
-        name=_s(s.name), ready=s.ready,
+        name=_S(s.name, s.name), ready=s.ready,
         started=bool(s.started) if s.started is not None else state == "running",
-        restart_count=s.restart_count, state=state, reason=_s(reason), message=message, started_at=started_at,
+        restart_count=s.restart_count, state=state, reason=_S(reason, reason), message=message, started_at=started_at,
         last_term_reason=_s(lt.reason) if lt is not None else "",
         last_term_exit_code=lt.exit_code if lt is not None else None,
         last_term_finished_at=_ts(lt.finished_at) if lt is not None else 0.0,
@@ -339,18 +348,18 @@ def pod(o: w.Pod) -> m.Pod:
     terms, anti = _affinity_raw(sp.affinity)
     tsc = sp.topology_spread_constraints
     return m.Pod(
-        uid=md.uid, name=md.name, namespace=_s(md.namespace),
+        uid=md.uid, name=md.name, namespace=_S(md.namespace, md.namespace),
         labels=labels(md.labels), created=_ts(md.creation_timestamp),
         resource_version=md.resource_version, owner=_controller(md.owner_references),
-        node_name=_s(sp.node_name), phase=_s(st.phase), deleting=md.deletion_timestamp is not None,
-        is_mirror=bool(ann) and MIRROR_ANNOTATION in ann,
-        priority_class=_s(sp.priority_class_name), start_time=_ts(st.start_time),
+        node_name=_S(sp.node_name, sp.node_name), phase=_S(st.phase, st.phase),
+        deleting=md.deletion_timestamp is not None, is_mirror=bool(ann) and MIRROR_ANNOTATION in ann,
+        priority_class=_S(sp.priority_class_name, sp.priority_class_name), start_time=_ts(st.start_time),
         containers=tpl.containers,
         statuses=tuple(_status(s) for s in st.container_statuses or ()),
         requests=tpl.requests, limits=tpl.limits,
         node_selector=labels(sp.node_selector), tolerations=_tolerations_raw(sp.tolerations),
         affinity_terms=terms, has_anti_affinity=anti,
-        has_spread_constraints=bytes(tsc).strip() not in (b"", b"[]", b"null"),
+        has_spread_constraints=bool(tsc) and bytes(tsc).strip() not in (b"[]", b"null"),
         conditions=_pod_conditions(st.conditions), annotations=_annotations(ann),
     )
 
@@ -363,7 +372,14 @@ _ROUTINE_POD_CONDITIONS = frozenset({"Initialized", "ContainersReady", "PodReady
 def _pod_conditions(cs: list[w.Condition] | None) -> tuple[m.Condition, ...]:
     if not cs:
         return ()
-    return _conditions([c for c in cs if c.status != "True" or c.type not in _ROUTINE_POD_CONDITIONS])
+    out = []
+    for c in cs:
+        t, st = c.type, c.status
+        if st == "True" and t in _ROUTINE_POD_CONDITIONS:
+            continue
+        r = c.reason
+        out.append(m.Condition(_S(t, t), _S(st, st), _S(r, r), c.message, _ts(c.last_transition_time)))
+    return tuple(out)
 
 
 def node(o: w.Node) -> m.Node:
@@ -672,6 +688,8 @@ class Page:
 def decode_list(resource: str, body: bytes) -> Page:
     """One list page (a `<Kind>List`) -> records, the list's resourceVersion and continue token."""
     codec = CODECS[resource]
+    if len(_strings) > 200_000:  # interned strings are low-cardinality; bound them anyway
+        _strings.clear()
     with no_cyclic_gc():
         lst = _list_decoder(resource).decode(body)
         convert = codec.convert
