@@ -3,6 +3,7 @@ store's and telemetry's state at the same instant, fault switches."""
 from __future__ import annotations
 
 import glob
+import os
 
 import pytest
 import requests
@@ -11,7 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from kubewatch_ml.queries.exposition import ExpositionError, parse_exposition, select
 from kubewatch_ml.sim.units import parse_quantity
 
-FIXTURES = sorted(glob.glob("/work/shared/fixtures/exposition/*.prom"))
+# Real exporter output (sources on each file's first line), copied from shared/fixtures so CI's clean clone has them.
+FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "fixtures", "exposition", "*.prom")))
+assert len(FIXTURES) == 3, "the exposition fixtures are missing"
 
 
 def scrape(exp, which: str) -> str:
