@@ -231,3 +231,14 @@ def test_broken_watch_stream_resumes_without_internal_error(conn, fake_api, capl
         assert store.lists_completed["pods"] == 1  # resumed from the resourceVersion, no relist
     finally:
         store.stop()
+
+
+def test_switch_interval_lowered_only_while_listing(conn, fake_api):
+    import sys
+
+    _seed(fake_api, 600)
+    before = sys.getswitchinterval()
+    seen = []
+    load_snapshot(conn, kinds=("pods",), on_progress=lambda k, st: st.complete or seen.append(sys.getswitchinterval()))
+    assert seen and max(seen) <= 0.001 + 1e-9
+    assert sys.getswitchinterval() == before
