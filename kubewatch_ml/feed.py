@@ -85,9 +85,11 @@ def settle_long_lived() -> None:
 
 
 def build_frame(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float,
-                status: FeedStatus | None = None) -> Frame:
-    """Analyze one (cluster, metrics) pair into a frame."""
-    from .analysis import analyze  # the analysis package, imported when first needed
+                status: FeedStatus | None = None, *, analyze: Callable | None = None) -> Frame:
+    """Analyze one (cluster, metrics) pair into a frame (`analyze`: how, default analysis.analyze
+    in this thread; LiveFeed passes child_analysis.analyze_forked)."""
+    if analyze is None:
+        from .analysis import analyze  # the analysis package, imported when first needed
 
     analysis = analyze(cluster, metrics, now)
     if status is None:
@@ -138,8 +140,15 @@ class LiveFeed:
 
     def __init__(self, conn, store_factory: Callable[[Callable[[], None]], object], metrics,
                  *, clock: Callable[[], float] = time.time, refresh_seconds: float = 2.0,
-                 min_interval: float = 0.5):
+                 min_interval: float = 0.5, analyze_in_child: bool = True):
         self._conn = conn
+        # analysis in a forked child (child_analysis.py): its ~0.7 s of CPU at 150k pods no longer
+        # holds the GIL the UI thread needs; off (or not Linux): in the feed's thread
+        self._analyze = None
+        if analyze_in_child:
+            from .child_analysis import analyze_forked
+
+            self._analyze = analyze_forked
         self._metrics_source = metrics
         self._clock = clock
         self._refresh = max(0.2, refresh_seconds)
@@ -225,7 +234,7 @@ class LiveFeed:
         started = time.monotonic()
         self._frames_made += 1
         cluster = self.store.snapshot()
-        frame = build_frame(cluster, self._metrics, self._clock(), status)
+        frame = build_frame(cluster, self._metrics, self._clock(), status, analyze=self._analyze)
         if self._frames_made == 1:
             settle_long_lived()
         self._last_frame_at = time.monotonic()
