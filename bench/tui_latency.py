@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -73,6 +74,28 @@ class RefreshingFeed:
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+class FullCollections:
+    """Full (gen2) collections while measuring: count and the longest pause (they hold the GIL)."""
+
+    def __init__(self):
+        self.pauses: list[float] = []
+        self._t0 = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase, info):
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((time.perf_counter() - self._t0) * 1000)
+
+    def report(self) -> str:
+        if not self.pauses:
+            return "full GC collections: 0"
+        return f"full GC collections: {len(self.pauses)}, longest {max(self.pauses):.0f} ms, total {sum(self.pauses):.0f} ms"
 
 
 class PaintClock:
@@ -193,6 +216,7 @@ def main() -> None:
     ap.add_argument("--sim-process", action="store_true",
                     help="against `kubewatch-ml sim` in its own process (as a remote cluster would be) over HTTP")
     args = ap.parse_args()
+    collections = FullCollections()
 
     if args.sim_process:
         samples = run_sim_process(args, KubewatchApp)
@@ -233,6 +257,7 @@ def main() -> None:
     for phase, vals in samples.items():
         print(f"{phase:10s} n={len(vals):3d}  p50 {statistics.median(vals):6.1f} ms  p95 {pct(vals, 95):6.1f} ms  "
               f"max {max(vals):6.1f} ms")
+    print(collections.report())
     print(f"load average: {os.getloadavg()[0]:.1f}")
 
 

@@ -82,6 +82,31 @@ def settle_long_lived() -> None:
     of long-lived objects (0.2-0.7 s pauses, in whichever thread triggers them). Records hold no
     cycles, so frozen ones are still freed by reference counting when the store drops them."""
     gc.freeze()
+    release_full_collections()
+
+
+FULL_GC_HELD = 1_000_000  # gen2 threshold while the initial lists load: no full collection in practice
+_held_gen2: int | None = None  # the gen2 threshold to restore, while full collections are held
+
+
+def hold_full_collections() -> None:
+    """While the initial lists load, every object decoded is long-lived: CPython starts a full
+    collection each time the heap grew by a quarter, so a 150,000-pod load walks millions of
+    objects ~20 times (0.2-0.7 s each, holding the GIL the UI thread needs). Young collections go on;
+    settle_long_lived() freezes the loaded heap and lets full collections run again."""
+    global _held_gen2
+    g0, g1, g2 = gc.get_threshold()
+    if g2 != FULL_GC_HELD:
+        _held_gen2 = g2
+        gc.set_threshold(g0, g1, FULL_GC_HELD)
+
+
+def release_full_collections() -> None:
+    global _held_gen2
+    if _held_gen2 is not None:
+        g0, g1, _ = gc.get_threshold()
+        gc.set_threshold(g0, g1, _held_gen2)
+        _held_gen2 = None
 
 
 def build_frame(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float,
@@ -168,6 +193,7 @@ class LiveFeed:
     def start(self) -> "LiveFeed":
         if not self._started:
             self._started = True
+            hold_full_collections()
             self.store.start()
             self._metrics_thread.start()
         return self
@@ -221,6 +247,8 @@ class LiveFeed:
             return None
         status = self.progress()
         if not status.loaded:
+            if not self._frames_made:
+                hold_full_collections()  # (again each time: the app sets its thresholds when it mounts)
             self._changed.clear()
             return None  # the loading screen shows progress() until the initial lists are in
         # coalesce: a burst of watch events becomes one frame. The gap after a frame is at least twice
@@ -244,6 +272,8 @@ class LiveFeed:
     def close(self) -> None:
         self._stop.set()
         self._changed.set()
+        if not self._frames_made:
+            release_full_collections()  # closed while still loading
         try:
             self.store.stop()
         finally:
