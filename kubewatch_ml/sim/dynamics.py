@@ -20,6 +20,7 @@ from typing import Any
 from . import manifests as mf
 from .builder import PodPlan, deployment_status, pdb_status, quota_status, rs_status, sts_status
 from .controllers import WorkloadControllers
+from .cronjobs import CronJobController
 from .dynamics_state import STEP, WATCHED, Obj, OwnerKey, PodInfo  # noqa: F401 (STEP re-exported for cluster.py)
 from .dynamics_state import owner_of as _owner_of, state_of as _state_of, ts as _ts
 from .hpa_controller import History
@@ -32,7 +33,7 @@ from .telemetry import Telemetry
 from .units import quota_usage
 
 
-class Dynamics(WorkloadControllers, Kubelet, Readings):
+class Dynamics(WorkloadControllers, Kubelet, Readings, CronJobController):
     def __init__(self, store: ObjectStore, telemetry: Telemetry, scenario: Any, seed: int = 7):
         self.store = store
         self.telemetry = telemetry
@@ -199,6 +200,7 @@ class Dynamics(WorkloadControllers, Kubelet, Readings):
         self._consume_changes()
         self._hpas()
         self._deployments()
+        self._cronjobs()
         self._reconcile_owners()
         self._retry_pending()
         self._kubelet()
@@ -261,6 +263,14 @@ class Dynamics(WorkloadControllers, Kubelet, Readings):
             self.dirty_ns.add(ns)
         elif res == "namespaces" and type_ == "ADDED":
             self._default_service_account(obj)
+        elif res == "cronjobs" and type_ == "DELETED":  # cascade: its Jobs (and their pods) go too
+            for j in self.store.list("jobs", ns)[0]:
+                if any(r.get("uid") == md.get("uid") for r in j["metadata"].get("ownerReferences") or []):
+                    try:
+                        self.store.delete("jobs", ns, j["metadata"]["name"])
+                    except ApiError:
+                        pass
+                    self._collect_garbage("Job", ns, j["metadata"]["name"])  # (this step's events are not replayed)
 
     def _default_service_account(self, ns_obj: Obj) -> None:
         """The ServiceAccount controller: a new namespace gets its "default" ServiceAccount."""
@@ -342,6 +352,7 @@ class Dynamics(WorkloadControllers, Kubelet, Readings):
                     continue
                 st["active"] = total
                 st["ready"] = ready
+                st = self._job_completion(wl, owner, st)
             elif kind == "DaemonSet":
                 st = dict(wl.get("status", {}))
                 st["currentNumberScheduled"] = total

@@ -9,7 +9,7 @@ from typing import Any
 Obj = dict[str, Any]
 STEP = 15.0
 WATCHED = ("pods", "deployments", "replicasets", "statefulsets", "jobs", "daemonsets", "nodes",
-           "horizontalpodautoscalers", "resourcequotas", "namespaces")
+           "horizontalpodautoscalers", "resourcequotas", "namespaces", "cronjobs")
 OwnerKey = tuple[str, str, str]  # (namespace, kind, name)
 
 

@@ -87,6 +87,8 @@ class Kubelet:
                 self._start_containers(ns, name, info, pod)
             elif stage == "ready" and info.state == "running":
                 self._mark_ready(ns, name, info, pod)
+            elif stage == "succeed" and info.state in ("running", "ready"):
+                self._succeed_pod(ns, name, pod)
 
     def _start_containers(self, ns: str, name: str, info: PodInfo, pod: Obj) -> None:
         fault = self._fault_for_new(pod)
@@ -117,6 +119,7 @@ class Kubelet:
         self._set_state((ns, name), info, "running")
         if info.owner:
             self.dirty_status.add(info.owner)
+            self._cronjob_pod_started(ns, name, info)
         with self.telemetry.lock:
             for c in pod["spec"]["containers"]:
                 k = (ns, name, c["name"])

@@ -7,6 +7,7 @@ import os
 import pathlib
 import shlex
 import subprocess
+import time
 
 import kubernetes_validate
 import pytest
@@ -167,6 +168,20 @@ def test_kubectl_applies_the_whole_deploy_directory_to_the_simulator(sim):
     assert table[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
     assert table[1].split()[1] == "ClusterRole/kubewatch-ml-readonly"
     assert table[1].split()[-1] == "kubewatch-ml/kubewatch-ml"
+
+    sim.advance(16 * 60)  # the schedule is */15: a run per quarter hour passed, its pod as the template says
+    from kubewatch_ml.sim.tables import parse_ts
+    created = parse_ts(cj["metadata"]["creationTimestamp"])
+    runs = int(sim.now() // 900) - int(created // 900)  # 1 or 2, depending on the wall clock at creation
+    jobs = json.loads(_kubectl(sim, "get", "jobs", "-n", "kubewatch-ml", "-o", "json").stdout)["items"]
+    assert len(jobs) == runs and {j["metadata"]["ownerReferences"][0]["name"] for j in jobs} == {"kubewatch-ml-snapshot"}
+    last = max(jobs, key=lambda j: j["metadata"]["name"])
+    assert last["metadata"]["name"] == f"kubewatch-ml-snapshot-{int(sim.now() // 900) * 15}"
+    pod = json.loads(_kubectl(sim, "get", "pods", "-n", "kubewatch-ml", "-l", f"job-name={last['metadata']['name']}",
+                              "-o", "json").stdout)["items"]
+    assert len(pod) == 1 and pod[0]["spec"]["serviceAccountName"] == "kubewatch-ml"
+    cj = json.loads(_kubectl(sim, "get", "cronjob", "kubewatch-ml-snapshot", "-n", "kubewatch-ml", "-o", "json").stdout)
+    assert cj["status"]["lastScheduleTime"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(sim.now() // 900) * 900))
 
 
 def test_a_broken_manifest_is_refused_by_the_simulator_and_nothing_is_stored(sim, tmp_path):

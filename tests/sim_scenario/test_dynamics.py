@@ -342,3 +342,86 @@ def test_every_namespace_has_a_default_service_account_and_pods_theirs(sim):
     assert sim.store.get("serviceaccounts", "fresh", "default") is None  # the controller acts on its next step
     sim.advance(15)
     assert sim.store.get("serviceaccounts", "fresh", "default") is not None
+
+
+START = 1_767_225_600.0  # the sim fixture's start (conftest.py): 2026-01-01T00:00:00Z
+
+
+def _cronjob(name: str, schedule: str, policy: str = "Allow", **extra) -> dict:
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name, "namespace": "platform"},
+            "spec": {"schedule": schedule, "concurrencyPolicy": policy, "suspend": False,
+                     "successfulJobsHistoryLimit": 2, "failedJobsHistoryLimit": 1, **extra,
+                     "jobTemplate": {"metadata": {"labels": {"app": name}}, "spec": {"backoffLimit": 0, "template": {
+                         "metadata": {"labels": {"app": name}},
+                         "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1.36",
+                                  "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
+                                                "limits": {"cpu": "100m", "memory": "64Mi"}}}]}}}}}}
+
+
+def _jobs_of(sim, name):
+    return sorted((j for j in sim.store.list("jobs", "platform")[0]
+                   if any(r["name"] == name for r in j["metadata"].get("ownerReferences", []))),
+                  key=lambda j: j["metadata"]["name"])
+
+
+def test_cronjob_controller_runs_jobs_on_schedule_and_keeps_history(sim):
+    """START is 2026-01-01T00:00:00Z: '*/15' fires at :15, :30, ...; each Job's pod runs, succeeds (Completed),
+    the Job is Complete, the CronJob's status follows; two successful Jobs are kept."""
+    sim.store.create("cronjobs", _cronjob("report", "*/15 * * * *"))
+    sim.advance(14 * 60)
+    assert _jobs_of(sim, "report") == []
+    sim.advance(2 * 60)  # 00:16
+    (job,) = _jobs_of(sim, "report")
+    assert job["metadata"]["name"] == f"report-{(START + 900) // 60:.0f}"
+    assert job["metadata"]["ownerReferences"][0]["controller"] is True
+    cj = sim.store.get("cronjobs", "platform", "report")
+    assert cj["status"]["lastScheduleTime"] == "2026-01-01T00:15:00Z"
+    assert [a["name"] for a in cj["status"]["active"]] == [job["metadata"]["name"]]
+    sim.advance(10 * 60)  # the pod ran and succeeded
+    job = sim.store.get("jobs", "platform", job["metadata"]["name"])
+    assert [c["type"] for c in job["status"]["conditions"]] == ["SuccessCriteriaMet", "Complete"]
+    assert job["status"]["succeeded"] == 1 and job["status"]["completionTime"]
+    pods = [p for p in sim.store.list("pods", "platform")[0] if p["metadata"]["labels"].get("job-name") == job["metadata"]["name"]]
+    assert len(pods) == 1 and pods[0]["status"]["phase"] == "Succeeded"
+    assert pods[0]["status"]["containerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
+    cj = sim.store.get("cronjobs", "platform", "report")
+    assert "active" not in cj["status"] and cj["status"]["lastSuccessfulTime"] == job["status"]["completionTime"]
+    for obj, kind in ((job, "Job"), (pods[0], "Pod"), (cj, "CronJob")):
+        kubernetes_validate.validate(dict(obj, kind=kind, apiVersion="batch/v1" if kind != "Pod" else "v1"), "1.32",
+                                     strict=True)
+    sim.advance(60 * 60)  # 01:26: five runs so far, two kept
+    names = [j["metadata"]["name"] for j in _jobs_of(sim, "report")]
+    assert names == [f"report-{(START + m * 60) // 60:.0f}" for m in (60, 75)]
+    assert not [p for p in sim.store.list("pods", "platform")[0]
+                if p["metadata"]["labels"].get("app") == "report" and p["metadata"]["labels"]["job-name"] not in names]
+    sim.store.delete("cronjobs", "platform", "report")  # cascades to its Jobs and their pods
+    sim.advance(15)
+    assert _jobs_of(sim, "report") == []
+    assert not [p for p in sim.store.list("pods", "platform")[0] if p["metadata"]["labels"].get("app") == "report"]
+
+
+def test_cronjob_forbid_suspend_and_deadline(sim):
+    sim.dynamics.CRONJOB_RUN_S = (3000.0, 3000.0)  # runs outlast the schedule
+    sim.store.create("cronjobs", _cronjob("forbid", "*/15 * * * *", "Forbid"))
+    sim.store.create("cronjobs", _cronjob("allow", "*/15 * * * *", "Allow"))
+    sim.store.create("cronjobs", _cronjob("paused", "*/15 * * * *", suspend=True))
+    sim.advance(31 * 60)
+    assert len(_jobs_of(sim, "forbid")) == 1  # the second run waits for the first
+    assert len(_jobs_of(sim, "allow")) == 2
+    assert _jobs_of(sim, "paused") == []
+    assert len(sim.store.get("cronjobs", "platform", "allow")["status"]["active"]) == 2
+
+
+def test_schedule_parsing_and_time_zones():
+    import datetime as dt
+    from kubewatch_ml.sim.cronjobs import _zone, last_due, parse_schedule
+    assert parse_schedule("every day") is None and parse_schedule("61 * * * *") is None
+    assert parse_schedule("*/0 * * * *") is None
+    t = START + 3 * 3600 + 20 * 60  # 2026-01-01 (a Thursday) 03:20 UTC
+    assert last_due(parse_schedule("0 3 * * *"), START, t, _zone("Etc/UTC")) == START + 3 * 3600
+    assert last_due(parse_schedule("@hourly"), START, t, _zone(None)) == START + 3 * 3600
+    assert last_due(parse_schedule("10-40/10 * * * 4"), START, t, _zone("UTC")) == START + 3 * 3600 + 20 * 60
+    assert last_due(parse_schedule("0 3 * * 1-5"), START + 3 * 3600, t, _zone("UTC")) is None  # only after `after`
+    # 03:00 in New York is 08:00 UTC
+    ny = last_due(parse_schedule("0 3 * * *"), START, START + 9 * 3600, _zone("America/New_York"))
+    assert dt.datetime.fromtimestamp(ny, dt.timezone.utc).hour == 8
