@@ -413,7 +413,7 @@ def main() -> None:
                                            "--rate", str(args.rate)], timeout=1800)
     finally:
         server.stdin.close()
-        server.send_signal(signal.SIGINT)  # the sim command stops on Ctrl-C; our own servers on stdin EOF
+        server.send_signal(signal.SIGTERM)  # the sim command stops on SIGTERM; our own servers on stdin EOF
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
