@@ -185,6 +185,7 @@ class LiveFeed:
         self._last_frame_at = 0.0
         self._last_cost = 0.0  # seconds the last frame took to build
         self._started = False
+        self._loaded = threading.Event()  # the initial lists are in (set by next_frame)
         self._frames_made = 0
         self.store = store_factory(self._changed.set)
         self._describe = ""
@@ -213,6 +214,10 @@ class LiveFeed:
             # as for frames: parsing exporter text for 150,000 pods is CPU the UI thread also needs,
             # so the pause is at least twice what the fetch cost
             self._stop.wait(max(self._refresh, 2 * (time.monotonic() - started)))
+            # nothing shows metrics before the first frame: one fetch (for that frame) while the initial
+            # lists load, the next once they are in (parsing took 2/3 of the GIL during a 150k-pod load)
+            while not self._loaded.is_set() and not self._stop.is_set():
+                self._loaded.wait(0.25)
 
     def progress(self) -> FeedStatus:
         info = getattr(self._conn, "info", None)
@@ -251,6 +256,7 @@ class LiveFeed:
                 hold_full_collections()  # (again each time: the app sets its thresholds when it mounts)
             self._changed.clear()
             return None  # the loading screen shows progress() until the initial lists are in
+        self._loaded.set()
         # coalesce: a burst of watch events becomes one frame. The gap after a frame is at least twice
         # what building it cost, so analysis never takes more than a third of the CPU (and of the GIL
         # the UI thread needs): ~2 Hz on a small cluster, every 2-3 s at 150,000 pods.

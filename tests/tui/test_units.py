@@ -239,3 +239,31 @@ def test_live_feed_holds_full_collections_while_loading_then_freezes_and_restore
         assert gc.get_threshold() == (700, 10, 37)
     finally:
         gc.set_threshold(*saved)
+
+
+def test_live_feed_fetches_metrics_once_while_loading_then_resumes():
+    class CountingMetrics(FakeMetrics):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+            self.again = threading.Event()
+
+        def fetch(self, now):
+            self.calls += 1
+            if self.calls > 1:
+                self.again.set()
+            return super().fetch(now)
+
+    metrics = CountingMetrics()
+    feed = LiveFeed(FakeConn(), FakeStore, metrics, clock=lambda: NOW, refresh_seconds=0.2, min_interval=0).start()
+    try:
+        assert metrics.fetched.wait(5)
+        assert not metrics.again.wait(0.8)  # four refresh periods while pods still list: no second fetch
+        assert metrics.calls == 1
+        feed.store.kinds["pods"] = KindState("pods", complete=True)
+        feed.store.poke()
+        frame = feed.next_frame(1.0)
+        assert frame is not None and frame.metrics is not None  # the first frame has the load-time metrics
+        assert metrics.again.wait(5)  # loaded: fetching resumes
+    finally:
+        feed.close()
