@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import need_prometheus
+from metrics_support import need_prometheus
 from world import wait_until
 
 from kubewatch_ml.errors import UserError

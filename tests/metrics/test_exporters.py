@@ -237,14 +237,14 @@ def test_cpu_counters_grow_smoothly_one_update_behind():
 
 
 def test_need_prometheus_fails_under_ci(monkeypatch):
-    import conftest
-    monkeypatch.setattr(conftest, "find_prometheus_binary", lambda: None)
+    import metrics_support
+    monkeypatch.setattr(metrics_support, "find_prometheus_binary", lambda: None)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="required under CI"):
-        conftest.need_prometheus()
+        metrics_support.need_prometheus()
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
-        conftest.need_prometheus()
+        metrics_support.need_prometheus()
 
 
 @pytest.mark.parametrize("which", ["ksm", "dcgm", "probes", "cadvisor"])

@@ -40,7 +40,7 @@ def test_backfilled_history_joins_live_scrapes(world, exporters, tmp_path):
     """The demo's backfill: 30 min of history at once, on the very series the live scrapes extend."""
     import time
 
-    from conftest import need_prometheus
+    from metrics_support import need_prometheus
     from world import wait_until
 
     from kubewatch_ml.sim.prometheus_server import PrometheusServer

@@ -312,7 +312,7 @@ def test_malformed_exporter_in_prometheus_mode(prom_env):
 
 
 def test_https_prometheus_with_ca_file(prom_env, tmp_path):
-    from conftest import FaultProxy, self_signed_cert
+    from metrics_support import FaultProxy, self_signed_cert
     cert, key = self_signed_cert(tmp_path)
     proxy = FaultProxy(prom_env.prom.url, tls=(cert, key))
     try:
