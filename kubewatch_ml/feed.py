@@ -82,31 +82,6 @@ def settle_long_lived() -> None:
     of long-lived objects (0.2-0.7 s pauses, in whichever thread triggers them). Records hold no
     cycles, so frozen ones are still freed by reference counting when the store drops them."""
     gc.freeze()
-    release_full_collections()
-
-
-FULL_GC_HELD = 1_000_000  # gen2 threshold while the initial lists load: no full collection in practice
-_held_gen2: int | None = None  # the gen2 threshold to restore, while full collections are held
-
-
-def hold_full_collections() -> None:
-    """While the initial lists load, every object decoded is long-lived: CPython starts a full
-    collection each time the heap grew by a quarter, so a 150,000-pod load walks millions of
-    objects ~20 times (0.2-0.7 s each, holding the GIL the UI thread needs). Young collections go on;
-    settle_long_lived() freezes the loaded heap and lets full collections run again."""
-    global _held_gen2
-    g0, g1, g2 = gc.get_threshold()
-    if g2 != FULL_GC_HELD:
-        _held_gen2 = g2
-        gc.set_threshold(g0, g1, FULL_GC_HELD)
-
-
-def release_full_collections() -> None:
-    global _held_gen2
-    if _held_gen2 is not None:
-        g0, g1, _ = gc.get_threshold()
-        gc.set_threshold(g0, g1, _held_gen2)
-        _held_gen2 = None
 
 
 def build_frame(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float,
@@ -194,7 +169,6 @@ class LiveFeed:
     def start(self) -> "LiveFeed":
         if not self._started:
             self._started = True
-            hold_full_collections()
             self.store.start()
             self._metrics_thread.start()
         return self
@@ -252,8 +226,6 @@ class LiveFeed:
             return None
         status = self.progress()
         if not status.loaded:
-            if not self._frames_made:
-                hold_full_collections()  # (again each time: the app sets its thresholds when it mounts)
             self._changed.clear()
             return None  # the loading screen shows progress() until the initial lists are in
         self._loaded.set()
@@ -268,7 +240,10 @@ class LiveFeed:
         started = time.monotonic()
         self._frames_made += 1
         cluster = self.store.snapshot()
-        frame = build_frame(cluster, self._metrics, self._clock(), status, analyze=self._analyze)
+        # ages are measured on the cluster's clock (API server Date headers), metrics on ours
+        skew = getattr(self._conn, "server_now", None)
+        offset = skew() - time.time() if callable(skew) else 0.0
+        frame = build_frame(cluster, self._metrics, self._clock() + offset, status, analyze=self._analyze)
         if self._frames_made == 1:
             settle_long_lived()
         self._last_frame_at = time.monotonic()
@@ -278,8 +253,6 @@ class LiveFeed:
     def close(self) -> None:
         self._stop.set()
         self._changed.set()
-        if not self._frames_made:
-            release_full_collections()  # closed while still loading
         try:
             self.store.stop()
         finally:

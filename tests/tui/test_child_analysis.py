@@ -58,3 +58,15 @@ def test_a_hung_child_is_killed_and_analysis_returns_in_process(monkeypatch):
     result = child_analysis.analyze_forked(cluster, metrics, NOW)
     assert result == analyze(cluster, metrics, NOW)
     assert child_analysis.failure() == "x" and not child_analysis.available()
+
+
+def test_forked_from_a_worker_thread_as_the_feed_does():
+    import threading
+
+    cluster, metrics = build_cluster(), build_metrics()
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("a", child_analysis.analyze_forked(cluster, metrics, NOW)))
+    t.start()
+    t.join(60)
+    assert out["a"] == analyze(cluster, metrics, NOW)
+    assert child_analysis.failure() == ""  # the child worked (signal resets are legal there), no fallback

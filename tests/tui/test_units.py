@@ -211,36 +211,6 @@ def test_feed_status_progress_counts():
     assert st.load_progress() == (3, 4)
 
 
-def test_live_feed_holds_full_collections_while_loading_then_freezes_and_restores(monkeypatch):
-    import gc
-
-    from kubewatch_ml import feed as feed_mod
-
-    saved = gc.get_threshold()
-    frozen = []
-    monkeypatch.setattr(feed_mod.gc, "freeze", lambda: frozen.append(True))  # keep the test process's heap as it was
-    gc.set_threshold(700, 10, 37)
-    try:
-        feed = LiveFeed(FakeConn(), FakeStore, None, clock=lambda: NOW, refresh_seconds=60, min_interval=0).start()
-        assert gc.get_threshold() == (700, 10, feed_mod.FULL_GC_HELD)  # loading: no full collections
-        gc.set_threshold(50_000, 20, 100)  # the app mounts and sets its own thresholds meanwhile
-        feed.store.poke()
-        assert feed.next_frame(0.05) is None and gc.get_threshold()[2] == feed_mod.FULL_GC_HELD
-        feed.store.kinds["pods"] = KindState("pods", complete=True)
-        feed.store.poke()
-        assert feed.next_frame(1.0) is not None
-        assert frozen and gc.get_threshold() == (50_000, 20, 100)  # loaded heap frozen, the app's value back
-        feed.close()
-        # closed while still loading: thresholds restored too
-        gc.set_threshold(700, 10, 37)
-        feed = LiveFeed(FakeConn(), FakeStore, None, clock=lambda: NOW, refresh_seconds=60).start()
-        assert gc.get_threshold()[2] == feed_mod.FULL_GC_HELD
-        feed.close()
-        assert gc.get_threshold() == (700, 10, 37)
-    finally:
-        gc.set_threshold(*saved)
-
-
 def test_live_feed_fetches_metrics_once_while_loading_then_resumes():
     class CountingMetrics(FakeMetrics):
         def __init__(self):
