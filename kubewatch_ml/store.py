@@ -553,7 +553,7 @@ class ClusterStore:
                 f[field] = self._values(kind)
         dirty.clear()
         return ClusterSnapshot(
-            taken_at=time.time(),
+            taken_at=_cluster_now(self.conn),
             cluster=self.conn.info,
             kinds=MappingProxyType(dict(self._state)),
             **{k: f[k] for k in ("nodes", "pods", "namespaces", "quotas", "limit_ranges", "hpas", "workloads",
@@ -617,3 +617,9 @@ def load_snapshot(conn: KubeConnection, kinds: Iterable[str] | None = None, name
         for fut in [ex.submit(one, k) for k in order]:
             fut.result()  # re-raises ConnectError
     return store.snapshot()
+
+
+def _cluster_now(conn) -> float:
+    """The snapshot's time on the cluster's clock (KubeConnection.server_now), else ours."""
+    now = getattr(conn, "server_now", None)
+    return now() if callable(now) else time.time()

@@ -197,7 +197,10 @@ def hpa_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, n
     now = cluster.taken_at if now is None else now
     area = metrics.area("hpa_history") if metrics is not None else None
     hist_ok = area is not None and area.ok
-    rows = [hpa_row(h, metrics.hpa_history.get((h.namespace, h.name)) if hist_ok else None, now)  # type: ignore[union-attr]
+    # replica history is in the metrics source's clock: measure its windows from that source's own "now"
+    # (a cluster whose clock is skewed from Prometheus' would otherwise see all history as future or past)
+    hist_now = metrics.taken_at if hist_ok and metrics.taken_at else now  # type: ignore[union-attr]
+    rows = [hpa_row(h, metrics.hpa_history.get((h.namespace, h.name)) if hist_ok else None, hist_now)  # type: ignore[union-attr]
             for h in cluster.hpas]
     order = {s.value: i for i, s in enumerate(_STATE_ORDER + (HpaState.HEALTHY,))}
     rows.sort(key=lambda r: (order[r.state], r.key))

@@ -187,7 +187,7 @@ def read_live(settings: Settings, progress: Progress, use_metrics: bool = True):
 
             metrics_src = NoMetrics("--no-metrics")
         try:
-            metrics = metrics_src.fetch(cluster.taken_at or time.time())
+            metrics = metrics_src.fetch(time.time())  # metrics on our clock; cluster.taken_at is the cluster's
         finally:
             metrics_src.close()
         if use_metrics and metrics is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import email.utils
 import http.server
 import logging
 import os
@@ -74,6 +75,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def finish(self) -> None:
         self.server.api._track(self.request, False)  # type: ignore[attr-defined]
         super().finish()
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # the Date header carries the cluster's clock (the simulated one), as a real server's carries its own
+        now = self.server.api.store.now() if timestamp is None else timestamp  # type: ignore[attr-defined]
+        return email.utils.formatdate(now, usegmt=True)
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet: tests and the TUI share the terminal
         log.debug("%s " + fmt, self.address_string(), *args)

@@ -8,6 +8,7 @@ GET/HEAD before anything leaves the process. Credentials never appear in errors 
 """
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 from urllib.parse import urlencode, urlsplit
@@ -149,6 +151,7 @@ class KubeConnection:
         )
         self._token_lock = threading.Lock()
         self._pool = self._make_pool()
+        self.clock_offset = 0.0  # the API server's clock minus ours, from its Date headers
 
     @property
     def server(self) -> str:
@@ -225,6 +228,8 @@ class KubeConnection:
         except OSError as e:
             raise ConnectError(f"cannot reach {self._auth.host} ({_reason(e)}): is the cluster up? check --context") from None
         rh = {k.lower(): v for k, v in resp.headers.items()}
+        if "date" in rh:
+            self._note_server_date(rh["date"])
         if not stream:
             return KubeResponse(resp.status, resp.data, rh)
         if resp.status >= 300:
@@ -234,6 +239,20 @@ class KubeConnection:
                 resp.release_conn()
             return StreamResponse(resp.status, rh, None, err)
         return StreamResponse(resp.status, rh, resp)
+
+    def _note_server_date(self, value: str) -> None:
+        try:
+            server = email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        self.clock_offset = server - time.time()
+
+    def server_now(self) -> float:
+        """The cluster's clock, from the API server's Date headers: ages and "pending for" are measured
+        against it, so a skewed local (or server) clock does not make every object look hours old.
+        Skews under 2 s (the header's 1 s resolution plus latency) count as none."""
+        off = self.clock_offset
+        return time.time() + (off if abs(off) >= 2.0 else 0.0)
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         r = self.request("GET", path, params)
