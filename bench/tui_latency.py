@@ -29,6 +29,9 @@ from kubewatch_ml.snapshot import KindState  # noqa: E402
 KEYS = ["2", "down", "down", "3", "down", "o", "4", "5", "6", "pagedown", "7", "down", "8", "1", "O", "3", "end", "home"]
 
 
+SWITCH_INTERVAL = 0.0  # --switch-interval
+
+
 class RefreshingFeed:
     """Cold load for `load_seconds` (progress only), then a freshly analysed frame every `refresh` seconds."""
 
@@ -98,6 +101,31 @@ class FullCollections:
         return f"full GC collections: {len(self.pauses)}, longest {max(self.pauses):.0f} ms, total {sum(self.pauses):.0f} ms"
 
 
+class UiWork:
+    """Time the UI thread spends applying each new frame (a key arriving meanwhile waits for it)."""
+
+    def __init__(self):
+        from kubewatch_ml.screens.main import MainScreen
+
+        self.applies: list[float] = []
+        original = MainScreen.on_frame_ready
+
+        def timed(screen, message):
+            t0 = time.perf_counter()
+            try:
+                return original(screen, message)
+            finally:
+                self.applies.append((time.perf_counter() - t0) * 1000)
+
+        MainScreen.on_frame_ready = timed
+
+    def report(self) -> str:
+        if not self.applies:
+            return "frames applied on the UI thread: 0"
+        return (f"frames applied on the UI thread: {len(self.applies)}, p50 {statistics.median(self.applies):.0f} ms, "
+                f"max {max(self.applies):.0f} ms")
+
+
 class PaintClock:
     """Key-to-repaint: from the key press to the first screen update after the key's action ran.
     (Pilot.press + pause also waits for the app to go idle, ~60 ms of polling that no user sees;
@@ -134,6 +162,8 @@ async def measure(app, rounds: int, phase_of, min_refresh: int = 0) -> dict[str,
     started = time.perf_counter()
     async with app.run_test(size=(160, 48)) as pilot:
         clock = PaintClock(app)
+        if SWITCH_INTERVAL:  # an experiment: override the app's sys.setswitchinterval (set when it mounted)
+            sys.setswitchinterval(SWITCH_INTERVAL)
         await pilot.pause(0.2)
 
         async def one(key):
@@ -215,8 +245,13 @@ def main() -> None:
     ap.add_argument("--sim", action="store_true", help="against SimCluster (in this process, as `demo` runs it) over HTTP")
     ap.add_argument("--sim-process", action="store_true",
                     help="against `kubewatch-ml sim` in its own process (as a remote cluster would be) over HTTP")
+    ap.add_argument("--switch-interval", type=float, default=0.0,
+                    help="override the app's GIL switch interval (seconds) for an experiment")
     args = ap.parse_args()
+    global SWITCH_INTERVAL
+    SWITCH_INTERVAL = args.switch_interval
     collections = FullCollections()
+    ui_work = UiWork()
 
     if args.sim_process:
         samples = run_sim_process(args, KubewatchApp)
@@ -258,7 +293,8 @@ def main() -> None:
         print(f"{phase:10s} n={len(vals):3d}  p50 {statistics.median(vals):6.1f} ms  p95 {pct(vals, 95):6.1f} ms  "
               f"max {max(vals):6.1f} ms")
     print(collections.report())
-    print(f"load average: {os.getloadavg()[0]:.1f}")
+    print(ui_work.report())
+    print(f"switch interval {sys.getswitchinterval() * 1000:g} ms; load average: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
