@@ -7,6 +7,7 @@ export) or a recording (replay). No Textual here: the feed runs headless.
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -133,6 +134,9 @@ class StaticFeed:
         self._closed.set()
 
 
+UI_SWITCH_INTERVAL_S = 0.001  # as app.py sets it: the UI thread takes the GIL back within 1 ms
+
+
 class LiveFeed:
     """A live cluster: the store's watch changes and periodic metrics fetches become frames,
     coalesced to at most one per `min_interval` seconds. Metrics are fetched in their own thread
@@ -169,6 +173,11 @@ class LiveFeed:
     def start(self) -> "LiveFeed":
         if not self._started:
             self._started = True
+            # the dashboard's GIL switch interval, set before the store starts: its list code lowers the
+            # interval while paging and restores what it found, which used to be the default 5 ms (the
+            # app had not mounted yet), so the UI ran at 5 ms from the end of the initial load on
+            if sys.getswitchinterval() > UI_SWITCH_INTERVAL_S:
+                sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
             self.store.start()
             self._metrics_thread.start()
         return self

@@ -237,3 +237,25 @@ def test_live_feed_fetches_metrics_once_while_loading_then_resumes():
         assert metrics.again.wait(5)  # loaded: fetching resumes
     finally:
         feed.close()
+
+
+def test_live_feed_sets_the_ui_switch_interval_before_the_store_starts():
+    import sys
+
+    from kubewatch_ml import feed as feed_mod
+
+    seen = []
+
+    class RecordingStore(FakeStore):
+        def start(self):
+            seen.append(sys.getswitchinterval())  # what the real store saves and later restores
+            super().start()
+
+    saved = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        feed = LiveFeed(FakeConn(), RecordingStore, None, clock=lambda: NOW).start()
+        feed.close()
+        assert seen == [feed_mod.UI_SWITCH_INTERVAL_S] and sys.getswitchinterval() == feed_mod.UI_SWITCH_INTERVAL_S
+    finally:
+        sys.setswitchinterval(saved)
