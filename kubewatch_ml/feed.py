@@ -164,7 +164,7 @@ class LiveFeed:
         self._last_frame_at = 0.0
         self._last_cost = 0.0  # seconds the last frame took to build
         self._started = False
-        self._loaded = threading.Event()  # the initial lists are in (set by next_frame)
+        self._first_frame = threading.Event()  # the first frame was built (metrics fetching resumes after it)
         self._frames_made = 0
         self.store = store_factory(self._changed.set)
         self._describe = ""
@@ -198,9 +198,12 @@ class LiveFeed:
             # so the pause is at least twice what the fetch cost
             self._stop.wait(max(self._refresh, 2 * (time.monotonic() - started)))
             # nothing shows metrics before the first frame: one fetch (for that frame) while the initial
-            # lists load, the next once they are in (parsing took 2/3 of the GIL during a 150k-pod load)
-            while not self._loaded.is_set() and not self._stop.is_set():
-                self._loaded.wait(0.25)
+            # lists load (parsing took 2/3 of the GIL during a 150k-pod load); the next a refresh period
+            # after the first frame, not piled onto its build and first render
+            if not self._first_frame.is_set():
+                while not self._first_frame.is_set() and not self._stop.is_set():
+                    self._first_frame.wait(0.25)
+                self._stop.wait(self._refresh)
 
     def progress(self) -> FeedStatus:
         info = getattr(self._conn, "info", None)
@@ -237,11 +240,12 @@ class LiveFeed:
         if not status.loaded:
             self._changed.clear()
             return None  # the loading screen shows progress() until the initial lists are in
-        self._loaded.set()
-        # coalesce: a burst of watch events becomes one frame. The gap after a frame is at least twice
-        # what building it cost, so analysis never takes more than a third of the CPU (and of the GIL
-        # the UI thread needs): ~2 Hz on a small cluster, every 2-3 s at 150,000 pods.
-        gap = max(self._min_interval, 2 * self._last_cost)
+        # coalesce: a burst of watch events becomes one frame. In-process, the gap after a frame is at
+        # least twice what building it cost, so analysis never takes more than a third of the CPU (and of
+        # the GIL the UI thread needs). Analysed in a child, it holds none of this process's GIL, only a
+        # core: a gap of once the cost (half of one core at most) keeps 150,000 pods at a frame every ~3 s.
+        forked = self._analyze is not None and self._analyze_child_ok()
+        gap = max(self._min_interval, (1 if forked else 2) * self._last_cost)
         wait = self._last_frame_at + gap - time.monotonic()
         if wait > 0 and self._stop.wait(wait):
             return None
@@ -255,9 +259,16 @@ class LiveFeed:
         frame = build_frame(cluster, self._metrics, self._clock() + offset, status, analyze=self._analyze)
         if self._frames_made == 1:
             settle_long_lived()
+            self._first_frame.set()
         self._last_frame_at = time.monotonic()
         self._last_cost = self._last_frame_at - started
         return frame
+
+    @staticmethod
+    def _analyze_child_ok() -> bool:
+        from .child_analysis import available
+
+        return available()
 
     def close(self) -> None:
         self._stop.set()
