@@ -126,6 +126,28 @@ class UiWork:
                 f"max {max(self.applies):.0f} ms")
 
 
+class ForkTimes:
+    """fork() of the dashboard's process for each forked analysis: it copies the page tables holding the GIL."""
+
+    def __init__(self):
+        self.times: list[float] = []
+        real = os.fork
+
+        def timed_fork():
+            t0 = time.perf_counter()
+            pid = real()
+            if pid:
+                self.times.append((time.perf_counter() - t0) * 1000)
+            return pid
+
+        os.fork = timed_fork
+
+    def report(self) -> str:
+        if not self.times:
+            return "fork() for analysis: none"
+        return f"fork() for analysis: {len(self.times)}, p50 {statistics.median(self.times):.0f} ms, max {max(self.times):.0f} ms"
+
+
 class PaintClock:
     """Key-to-repaint: from the key press to the first screen update after the key's action ran.
     (Pilot.press + pause also waits for the app to go idle, ~60 ms of polling that no user sees;
@@ -252,6 +274,7 @@ def main() -> None:
     SWITCH_INTERVAL = args.switch_interval
     collections = FullCollections()
     ui_work = UiWork()
+    forks = ForkTimes()
 
     if args.sim_process:
         samples = run_sim_process(args, KubewatchApp)
@@ -294,6 +317,7 @@ def main() -> None:
               f"max {max(vals):6.1f} ms")
     print(collections.report())
     print(ui_work.report())
+    print(forks.report())
     print(f"switch interval {sys.getswitchinterval() * 1000:g} ms; load average: {os.getloadavg()[0]:.1f}")
 
 

@@ -10,6 +10,11 @@ unpickles one view at a time, yielding between views, so no single GIL hold is l
 The child runs nothing but analyze(), pickle and os.write, then os._exit (no atexit handlers, no
 flushing of the parent's buffered terminal output). Linux only; anywhere else, or after a child
 failed once, analysis runs in the calling thread as before.
+
+Measured (BENCHMARKS.md, TUI): on the live 150k-pod bench this is NOT a win, so LiveFeed leaves it off
+by default (LiveFeed(analyze_in_child=True) turns it on): fork() of a ~1.5 GB process holds the GIL
+~40-60 ms copying page tables, and the copy-on-write faults that follow made the UI thread's apply of
+each frame ~3x slower; refreshing p95 62-97 ms with it against 42-68 ms without, at load 1-3.
 """
 from __future__ import annotations
 

@@ -144,10 +144,11 @@ class LiveFeed:
 
     def __init__(self, conn, store_factory: Callable[[Callable[[], None]], object], metrics,
                  *, clock: Callable[[], float] = time.time, refresh_seconds: float = 2.0,
-                 min_interval: float = 0.5, analyze_in_child: bool = True):
+                 min_interval: float = 0.5, analyze_in_child: bool = False):
         self._conn = conn
-        # analysis in a forked child (child_analysis.py): its ~0.7 s of CPU at 150k pods no longer
-        # holds the GIL the UI thread needs; off (or not Linux): in the feed's thread
+        # analysis in a forked child (child_analysis.py) is opt-in: measured at 150k pods it cost the UI
+        # more than it saved (fork() holds the GIL ~40 ms copying page tables, and copy-on-write faults
+        # made applying a frame 16 -> 47 ms); off: in the feed's thread, as before
         self._analyze = None
         if analyze_in_child:
             from .child_analysis import analyze_forked
