@@ -14,7 +14,7 @@ failed once, analysis runs in the calling thread as before.
 Measured (BENCHMARKS.md, TUI): on the live 150k-pod bench this is NOT a win, so LiveFeed leaves it off
 by default (LiveFeed(analyze_in_child=True) turns it on): fork() of a ~1.5 GB process holds the GIL
 ~40-60 ms copying page tables, and the copy-on-write faults that follow made the UI thread's apply of
-each frame ~3x slower; refreshing p95 62-97 ms with it against 42-68 ms without, at load 1-3.
+each frame ~3x slower; refreshing p95 72-97 ms with it against 42-68 ms without, at load 1.3-2.8.
 """
 from __future__ import annotations
 
