@@ -30,6 +30,7 @@ KEYS = ["2", "down", "down", "3", "down", "o", "4", "5", "6", "pagedown", "7", "
 
 
 SWITCH_INTERVAL = 0.0  # --switch-interval
+SLOWEST: list[tuple[float, str, str, float]] = []  # (latency ms, phase, key, seconds after start)
 
 
 class RefreshingFeed:
@@ -199,6 +200,7 @@ async def measure(app, rounds: int, phase_of, min_refresh: int = 0) -> dict[str,
             latency = clock.since(t0)
             if latency is not None:
                 samples.setdefault(phase, []).append(latency)
+                SLOWEST.append((latency, phase, key, t0 - started))
             samples.setdefault(f"{phase} (pilot)", []).append(total)
             await asyncio.sleep(0.05)  # a human-ish pace; frames keep arriving meanwhile
 
@@ -315,6 +317,7 @@ def main() -> None:
     for phase, vals in samples.items():
         print(f"{phase:10s} n={len(vals):3d}  p50 {statistics.median(vals):6.1f} ms  p95 {pct(vals, 95):6.1f} ms  "
               f"max {max(vals):6.1f} ms")
+    print("slowest keys: " + ", ".join(f"{k!r} {lat:.0f} ms ({ph}, t={t:.1f}s)" for lat, ph, k, t in sorted(SLOWEST, reverse=True)[:6]))
     print(collections.report())
     print(ui_work.report())
     print(forks.report())

@@ -5,7 +5,6 @@ FrameReady (a newer frame replaces a queued older one); the handler applies it t
 """
 from __future__ import annotations
 
-import threading
 import time
 
 from rich.text import Text
@@ -71,8 +70,6 @@ class MainScreen(Screen):
         self.feed_error = ""
         self._dirty = False
         self._progress_timer = None
-        self._frame_shown = threading.Event()  # the last posted frame was applied (pull_frames waits for it)
-        self._frame_shown.set()
 
     def compose(self) -> ComposeResult:
         yield ViewTabs(TABS, id="tabs")
@@ -100,12 +97,7 @@ class MainScreen(Screen):
                 frame = self.feed.next_frame(0.5)
                 if frame is None or worker.is_cancelled:
                     continue
-                self._frame_shown.clear()
                 self.post_message(FrameReady(prepare(frame, self.app.palette, [self.active])))
-                # render, then arm the next frame: no analysis for a frame a busy UI would replace unseen
-                while not self._frame_shown.wait(0.25):
-                    if worker.is_cancelled:
-                        return
             except Exception as e:  # keep pulling; the status line shows what failed
                 self.post_message(FeedFailed(f"{type(e).__name__}: {e}"))
                 if self.feed_wait(1.0, worker):
@@ -151,7 +143,6 @@ class MainScreen(Screen):
         return old
 
     def on_frame_ready(self, message: FrameReady) -> None:
-        self._frame_shown.set()
         first = self.latest is None
         self.latest = message.prepared
         self.feed_error = ""
