@@ -13,8 +13,8 @@ from .errors import UserError
 # name -> (module, one-line help). The module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "tui": ("kubewatch_ml.commands.tui", "open the dashboard on the current kubeconfig context (the default)"),
-    "demo": ("kubewatch_ml.commands.demo", "open the dashboard on a simulated ML cluster"),
-    "sim": ("kubewatch_ml.commands.sim", "run the simulated ML cluster (Kubernetes API + exporters) on loopback"),
+    "demo": ("kubewatch_ml.sim.demo", "open the dashboard on a simulated ML cluster"),
+    "sim": ("kubewatch_ml.sim.command", "run the simulated ML cluster (Kubernetes API + exporters) on loopback"),
     "snapshot": ("kubewatch_ml.commands.snapshot", "export the views as JSON, Markdown, HTML or SVG"),
     "triage": ("kubewatch_ml.commands.triage", "print ranked findings; the exit code says the worst severity"),
     "record": ("kubewatch_ml.commands.record", "record snapshots at each refresh into one file"),
@@ -51,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "_missing", False):
         print(f"kubewatch-ml: the '{args.command}' command is not available in this build", file=sys.stderr)
         return 2
+    if getattr(args, "demo", False):
+        # `--demo` on the headless commands: the simulated cluster is started here, at the entry point,
+        # and the command reaches it only through the kubeconfig and exporter URLs it hands over
+        from .sim.demo_cluster import demo_cluster
+
+        args.demo_cluster = demo_cluster
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
     except UserError as e:

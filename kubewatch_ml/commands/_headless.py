@@ -114,8 +114,9 @@ def cluster_settings(args, progress: Progress, clock_running: bool = False) -> I
     """The settings to reach the cluster: the user's, or a demo simulator's for the block's duration
     (its clock running when the command watches it over time, as `record` does)."""
     if getattr(args, "demo", False):
-        from ._demo_cluster import demo_cluster
-
+        demo_cluster = getattr(args, "demo_cluster", None)  # set by cli.main, which owns the simulator
+        if demo_cluster is None:
+            raise UserError("--demo needs the kubewatch-ml command line (cli.main)")
         progress("starting the demo cluster…", force=True)
         with demo_cluster(start_clock=clock_running) as sim:
             yield demo_settings(sim), "demo"

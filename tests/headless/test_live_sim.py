@@ -81,7 +81,7 @@ current-context: x
 
 
 def test_demo_flag_runs_an_in_process_simulator(monkeypatch, tmp_path, capsys):
-    from kubewatch_ml.commands import _demo_cluster
+    from kubewatch_ml.sim import demo_cluster as _demo_cluster
 
     monkeypatch.setattr(_demo_cluster, "DEMO_NODES", 8)
     monkeypatch.setattr(_demo_cluster, "DEMO_PODS", 60)

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from ..errors import UserError
 from ..settings import KubeOptions, MetricsOptions, Settings
-from .tui import add_ui_args, load_ui_config, run_app
+from ..commands.tui import add_ui_args, load_ui_config, run_app
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def _check(args: argparse.Namespace) -> None:
     if args.speed <= 0:
         raise UserError("--speed must be positive")
     if getattr(args, "faults", ""):
-        from ..sim.faults import FaultSpecError, parse_spec
+        from .faults import FaultSpecError, parse_spec
         try:
             parse_spec(args.faults)
         except FaultSpecError as e:
@@ -42,8 +42,8 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..feed import open_live_feed
-    from ..sim.cluster import SimCluster
-    from ..sim.prometheus_server import PrometheusServer, find_prometheus_binary
+    from .cluster import SimCluster
+    from .prometheus_server import PrometheusServer, find_prometheus_binary
 
     _check(args)
     config = load_ui_config(args)
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                 prom_url = prom.url if prom else None
                 spec = getattr(args, "faults", "")
                 if spec:  # faults on from the start; Prometheus behind the fault proxy so its faults work too
-                    from ..sim.faults import FaultSpecError, PrometheusFaultProxy
+                    from .faults import FaultSpecError, PrometheusFaultProxy
                     if prom is not None:
                         proxy = PrometheusFaultProxy(prom.url).start()
                         sim.faults.prometheus = proxy

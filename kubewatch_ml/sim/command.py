@@ -34,14 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from ..sim.scenario import validate_size
+    from .scenario import validate_size
     why = validate_size(args.nodes, args.pods)
     if why:
         raise UserError(why)
     if not (args.speed > 0) or args.speed > 100_000:
         raise UserError(f"--speed must be above 0 and at most 100000 (got {args.speed:g})")
     if getattr(args, "faults", ""):
-        from ..sim.faults import FaultSpecError, parse_spec
+        from .faults import FaultSpecError, parse_spec
         try:
             kinds = {name.split("-", 1)[0] for name, _ in parse_spec(args.faults)}
         except FaultSpecError as e:
@@ -75,7 +75,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
-    from ..sim.cluster import SimCluster
+    from .cluster import SimCluster
 
     workdir = tempfile.mkdtemp(prefix="kubewatch-sim-")
     stop = threading.Event()

@@ -12,7 +12,7 @@ DEMO_SEED, DEMO_NODES, DEMO_PODS = 7, 40, 600
 @contextlib.contextmanager
 def demo_cluster(seed: int | None = None, nodes: int | None = None, pods: int | None = None,
                  start_clock: bool = False) -> Iterator[object]:
-    from ..sim.cluster import SimCluster
+    from .cluster import SimCluster
 
     with tempfile.TemporaryDirectory(prefix="kubewatch-demo-") as workdir:
         with SimCluster(seed=DEMO_SEED if seed is None else seed, nodes=DEMO_NODES if nodes is None else nodes,
