@@ -258,6 +258,8 @@ class LiveFeed:
         skew = getattr(self._conn, "server_now", None)
         offset = skew() - time.time() if callable(skew) else 0.0
         frame = build_frame(cluster, self._metrics, self._clock() + offset, status, analyze=self._analyze)
+        if offset:  # the frame's time on our clock, so the status line's "data N old" is not the skew
+            frame = replace(frame, taken_at=cluster.taken_at - offset)
         if self._frames_made == 1:
             settle_long_lived()
             self._first_frame.set()

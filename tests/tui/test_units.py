@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -259,3 +260,33 @@ def test_live_feed_sets_the_ui_switch_interval_before_the_store_starts():
         assert seen == [feed_mod.UI_SWITCH_INTERVAL_S] and sys.getswitchinterval() == feed_mod.UI_SWITCH_INTERVAL_S
     finally:
         sys.setswitchinterval(saved)
+
+
+def test_live_feed_analyses_on_the_cluster_clock_and_ages_data_on_ours(monkeypatch):
+    """A cluster whose clock runs a day behind ours (API Date headers): its pending pods are not
+    'pending for a day', and the status line's data age is not the skew."""
+    day = 86400.0
+
+    class SkewedConn(FakeConn):
+        def server_now(self):
+            return time.time() - day
+
+    seen = []
+
+    def analyze(cluster, metrics, now):
+        seen.append(now)
+        return None
+
+    import kubewatch_ml.analysis as analysis_pkg
+
+    monkeypatch.setattr(analysis_pkg, "analyze", analyze)
+    feed = LiveFeed(SkewedConn(), FakeStore, None, clock=time.time, min_interval=0).start()
+    try:
+        feed.store.kinds["pods"] = KindState("pods", complete=True)
+        feed.store.poke()
+        frame = feed.next_frame(2.0)
+    finally:
+        feed.close()
+    assert frame is not None and seen
+    assert abs(seen[-1] - (time.time() - day)) < 5  # analysis "now" is the cluster's
+    assert abs(frame.taken_at - (frame.cluster.taken_at + day)) < 5  # the frame's time is ours
