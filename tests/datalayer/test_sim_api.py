@@ -269,6 +269,7 @@ def test_server_errors_show_then_clear_and_watch_resumes(sim, admin):
         assert store.wait_synced(20)
         watches0 = sim.stats.get("watches", 0)
         sim.faults = {**sim.faults, "status": {"pods": 503}, "drop_watches": True}
+        sim.close_watches()  # the fault applies to new watches: cut the open one now, as an outage would
         assert _wait(lambda: "503" in store.progress()["pods"].error or "ServiceUnavailable" in store.progress()["pods"].error)
         time.sleep(1.5)
         assert sim.stats.get("watches", 0) - watches0 <= 4  # backing off, not hammering
