@@ -242,3 +242,58 @@ def test_switch_interval_lowered_only_while_listing(conn, fake_api):
     load_snapshot(conn, kinds=("pods",), on_progress=lambda k, st: st.complete or seen.append(sys.getswitchinterval()))
     assert seen and max(seen) <= 0.001 + 1e-9
     assert sys.getswitchinterval() == before
+
+
+def test_switch_interval_set_by_someone_else_while_listing_is_kept(conn, fake_api):
+    """The store restores the interval it found only if the value is still its own: a caller that sets the
+    interval during the list (a UI mounting: 1 ms, or anything else) keeps its setting."""
+    import sys
+
+    from kubewatch_ml.switch_interval import LIST_SWITCH_INTERVAL_S
+
+    _seed(fake_api, 1200)
+    saved = sys.getswitchinterval()
+    try:
+        for theirs in (0.001, 0.002):
+            sys.setswitchinterval(0.005)
+            seen = []
+
+            def on_progress(kind, st, theirs=theirs):
+                if st.pages == 1 and not st.complete:
+                    seen.append(sys.getswitchinterval())
+                    sys.setswitchinterval(theirs)  # another caller, mid-list
+
+            load_snapshot(conn, kinds=("pods",), on_progress=on_progress)
+            assert seen and abs(seen[0] - LIST_SWITCH_INTERVAL_S) < 2e-6  # the store's value while paging
+            assert sys.getswitchinterval() == theirs  # not put back to 5 ms behind their back
+        sys.setswitchinterval(0.005)
+        seen = []
+        load_snapshot(conn, kinds=("pods",), switch_interval=None,  # the caller owns it: untouched
+                      on_progress=lambda k, st: seen.append(sys.getswitchinterval()))
+        assert seen and set(seen) == {0.005} and sys.getswitchinterval() == 0.005
+    finally:
+        sys.setswitchinterval(saved)
+
+
+def test_overlapping_lists_lower_once_and_restore_once():
+    import sys
+
+    from kubewatch_ml.switch_interval import lowered_switch_interval
+
+    saved = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        a, b = lowered_switch_interval(), lowered_switch_interval()
+        a.__enter__()
+        low = sys.getswitchinterval()
+        b.__enter__()
+        a.__exit__(None, None, None)
+        assert low < 0.005 and sys.getswitchinterval() == low  # b still lists
+        b.__exit__(None, None, None)
+        assert sys.getswitchinterval() == 0.005
+        sys.setswitchinterval(0.0005)  # already lower than the store's: left alone
+        with lowered_switch_interval():
+            assert sys.getswitchinterval() == 0.0005
+        assert sys.getswitchinterval() == 0.0005
+    finally:
+        sys.setswitchinterval(saved)
