@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from ..durations import human_duration
+
 VIEW_TITLES = {
     "quotas": "Namespaces & quotas",
     "gpu_nodes": "GPU nodes",
@@ -51,16 +53,8 @@ def num(x: float | None, digits: int = 1) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    if s < 172800:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600}h"
+    """The TUI's durations with the next unit from 2 h up (3h04m, 5d3h): a document is read later."""
+    return human_duration(seconds, units=2, missing="–")
 
 
 def obj(f: dict) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from ..durations import human_duration
+
 # CSI / OSC / other ESC sequences, then any remaining C0/C1 control character (tab -> space)
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -148,17 +150,8 @@ def fmt_qty(value: int | float | None, unit: str) -> str:
 
 
 def fmt_age(seconds: float | None) -> str:
-    """Like kubectl: 45s, 12m, 3h, 5d."""
-    if seconds is None or seconds < 0:
-        return "-"
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    if s < 172800:
-        return f"{s // 3600}h"
-    return f"{s // 86400}d"
+    """Like kubectl: 45s, 12m, 3h, 5d (the one formatter the exports use too)."""
+    return human_duration(seconds)
 
 
 def fmt_pct(p: float | None, digits: int = 0) -> str:
