@@ -25,15 +25,21 @@ def has_gpu_toleration(tolerations) -> bool:
     return any((not t.key and t.operator == "Exists") or t.key == GPU_RESOURCE for t in tolerations)
 
 
+def device_key(g: GpuSample) -> str:
+    """node/gpu[/profile/gi<GPU_I_ID>]/uuid: a MIG GPU's instances share its index, profile and UUID
+    (DCGM labels them all with the parent GPU's), only GPU_I_ID tells them apart."""
+    mig = f"/{g.mig_profile}/gi{g.mig_instance}" if g.mig_profile or g.mig_instance else ""
+    return f"{g.node}/{g.gpu}{mig}/{g.uuid}"
+
+
 def _device_row(g: GpuSample) -> GpuDeviceRow:
     total = None
     mem_pct = None
     if g.fb_used_mib is not None and g.fb_free_mib is not None:
         total = g.fb_used_mib + g.fb_free_mib
         mem_pct = 100.0 * g.fb_used_mib / total if total > 0 else None
-    suffix = f"/{g.mig_profile}" if g.mig_profile else ""
     return GpuDeviceRow(
-        key=f"{g.node}/{g.gpu}{suffix}/{g.uuid}", node=g.node, gpu=g.gpu, uuid=g.uuid, model=g.model,
+        key=device_key(g), node=g.node, gpu=g.gpu, uuid=g.uuid, model=g.model,
         mig_profile=g.mig_profile, util=g.util, fb_used_mib=g.fb_used_mib, fb_total_mib=total,
         mem_percent=mem_pct, power_w=g.power_w, temp_c=g.temp_c, xid=g.xid, namespace=g.namespace,
         pod=g.pod, container=g.container, allocated=g.allocated, idle=g.idle,
@@ -77,7 +83,7 @@ def gpu_view(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None = None, *
                     mig=tuple(sorted(pm.items())), phase=p.phase, has_gpu_toleration=has_gpu_toleration(p.tolerations),
                 ))
         pods.sort(key=lambda r: r.key)
-        devs = tuple(_device_row(g) for g in sorted(samples.get(n.name, ()), key=lambda g: (_num(g.gpu), g.mig_profile, g.uuid)))
+        devs = tuple(_device_row(g) for g in sorted(samples.get(n.name, ()), key=lambda g: (_num(g.gpu), g.mig_profile, _num(g.mig_instance), g.uuid)))
         util = [d.util for d in devs if d.util is not None]
         memp = [d.mem_percent for d in devs if d.mem_percent is not None]
         power = [d.power_w for d in devs if d.power_w is not None]

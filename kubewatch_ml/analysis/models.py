@@ -113,7 +113,7 @@ class QuotaView(_Model):
 
 @dataclass(frozen=True)
 class GpuDeviceRow(_Model):
-    key: str  # "node/gpu[/mig_profile]" or uuid-based
+    key: str  # "node/gpu[/mig_profile/gi<GPU_I_ID>]/uuid", unique per MIG instance (gpus.device_key)
     node: str
     gpu: str
     uuid: str

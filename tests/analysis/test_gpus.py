@@ -100,3 +100,28 @@ def test_gpu_node_without_allocatable_gpus_is_a_finding():
     found = [f.name for f in analyze(c, None, 1000.0).findings if f.id == "KW-G005"]
     assert found == ["broken"]
     assert {r.node: r for r in gpu_view(c, None).rows}["broken"].allocatable == 0  # shown, not hidden
+
+
+def test_mig_instances_of_one_gpu_have_their_own_keys():
+    """DCGM labels every MIG instance with its parent GPU's index, UUID and (often) the same profile;
+    only GPU_I_ID differs. Each instance is one device row with a key of its own."""
+    from kubewatch_ml.queries.results import build_gpu
+
+    def lb(gi: str, pod: str = "") -> dict:
+        return {"Hostname": "m1", "gpu": "0", "UUID": "GPU-m1-0", "modelName": "NVIDIA A100-SXM4-80GB",
+                "GPU_I_PROFILE": "1g.10gb", "GPU_I_ID": gi, "namespace": "ml-dev" if pod else "", "pod": pod}
+    engine = [(lb("7", "mig-0"), 0.01), (lb("8", "mig-0"), 0.6), (lb("9"), 0.0)]
+    avg = [(lb("7", "mig-0"), 1.0), (lb("8", "mig-0"), 60.0), (lb("9"), 0.0)]
+    cover = [(labels, 1.0) for labels, _ in avg]
+    parts = build_gpu({"gpu_engine_active": engine, "gpu_util_avg_30m": avg, "gpu_util_coverage_30m": cover}, {})
+    ok = {a: AreaState(ok=True) for a in AREAS}
+    m = MetricsSnapshot(taken_at=1000.0, areas=ok, gpus=parts["gpus"])
+    c = ClusterSnapshot.build(1000.0, nodes=[node("m1", "zone-a", gpu=0, product="A100-SXM4-80GB-MIG-1g.10gb",
+                                                   extended={MIG: 7})],
+                              pods=[pod("mig-0", "ml-dev", "m1", extended={MIG: 2})])
+    devs = {r.node: r for r in gpu_view(c, m).rows}["m1"].devices
+    keys = [d.key for d in devs]
+    assert len(keys) == 3 and len(set(keys)) == 3, keys
+    assert keys == ["m1/0/1g.10gb/gi7/GPU-m1-0", "m1/0/1g.10gb/gi8/GPU-m1-0", "m1/0/1g.10gb/gi9/GPU-m1-0"]
+    assert [d.idle for d in devs] == [True, False, False]  # the idle slice is told apart from its busy sibling
+    assert {r.node: r for r in gpu_view(c, m).rows}["m1"].idle_gpus == 1
