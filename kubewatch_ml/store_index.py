@@ -17,6 +17,50 @@ from .snapshot import ClusterSnapshot, KindState, WorkloadKey, nodes_by_gpu_prod
 WORKLOAD_KINDS = ("deployments", "statefulsets", "replicasets", "daemonsets", "jobs")
 
 
+PENDING_MAX = 50_000
+
+
+class PodIndex:
+    """key -> the uids of its pods, as the tuples snapshots share; changes since the last freeze() wait as
+    appended uids and a set of removed ones (a set per pod per index cost ~40 bytes, a tuple slot 8)."""
+
+    __slots__ = ("frozen", "_adds", "_removes")
+
+    def __init__(self) -> None:
+        self.frozen: dict = {}
+        self._adds: dict = defaultdict(list)
+        self._removes: dict = defaultdict(set)
+
+    def add(self, key, uid: str) -> None:
+        gone = self._removes.get(key)
+        if gone and uid in gone:  # removed since the last freeze and back: it is still in place
+            gone.discard(uid)
+        else:
+            self._adds[key].append(uid)
+
+    def remove(self, key, uid: str) -> None:  # uid is in the key (frozen or added since)
+        gone = self._removes[key]
+        gone.add(uid)
+        if len(gone) > PENDING_MAX:  # a store nobody snapshots under churn: do not let removals pile up
+            self.freeze()
+
+    def freeze(self) -> Mapping:
+        """Apply what changed; the current key -> tuple map (read-only)."""
+        frozen = self.frozen
+        for key in set(self._adds) | set(self._removes):
+            uids = frozen.get(key, ()) + tuple(self._adds.get(key, ()))
+            gone = self._removes.get(key)
+            if gone:
+                uids = tuple(u for u in uids if u not in gone)
+            if uids:
+                frozen[key] = uids
+            else:
+                frozen.pop(key, None)
+        self._adds.clear()
+        self._removes.clear()
+        return MappingProxyType(dict(frozen))
+
+
 def _uid(rec) -> str:
     return rec.uid or f"{getattr(rec, 'namespace', '')}/{rec.name}"
 
@@ -31,32 +75,35 @@ class StoreIndexes:
 
     def _init_indexes(self, kinds: tuple[str, ...]) -> None:
         self._records: dict[str, dict[str, object]] = {k: {} for k in kinds}
-        # indexes, maintained on every change (values: sets of pod uids)
-        self._by_node: dict[str, set[str]] = defaultdict(set)
-        self._by_ns: dict[str, set[str]] = defaultdict(set)
-        self._by_owner: dict[WorkloadKey, set[str]] = defaultdict(set)
+        # pod indexes, maintained on every change
+        self._by_node = PodIndex()
+        self._by_ns = PodIndex()
+        self._by_owner = PodIndex()
         self._wl_by_key: dict[WorkloadKey, object] = {}
         # snapshot cache: frozen parts rebuilt only when their kind (or index key) changed
         self._version = 0
         self._snap: ClusterSnapshot | None = None
         self._snap_version = -1
         self._dirty: set[str] = set(kinds)
-        self._dirty_node_keys: set[str] = set()
-        self._dirty_ns_keys: set[str] = set()
-        self._dirty_owner_keys: set[WorkloadKey] = set()
         self._frozen: dict[str, object] = {}
-        self._f_by_node: dict[str, tuple[str, ...]] = {}
-        self._f_by_ns: dict[str, tuple[str, ...]] = {}
-        self._f_by_owner: dict[WorkloadKey, tuple[str, ...]] = {}
+        self._lent: set[str] = set()  # kinds whose record map the current snapshot holds (copy on write)
 
     def _mark_changed(self, kind: str) -> None:
         self._dirty.add(kind)
         self._version += 1
         self._changed.set()
 
+    def _writable(self, kind: str) -> dict:
+        """The kind's record map, copied first if the current snapshot holds it (copy on write)."""
+        recs = self._records[kind]
+        if kind in self._lent:
+            self._lent.discard(kind)
+            recs = self._records[kind] = dict(recs)
+        return recs
+
     def _upsert(self, kind: str, rec) -> None:
         uid = _uid(rec)
-        recs = self._records[kind]
+        recs = self._writable(kind)
         old = recs.get(uid)
         recs[uid] = rec
         if kind == "pods":
@@ -67,7 +114,9 @@ class StoreIndexes:
             self._wl_by_key[(rec.kind, rec.namespace, rec.name)] = rec
 
     def _delete(self, kind: str, uid: str) -> None:
-        old = self._records[kind].pop(uid, None)
+        if uid not in self._records[kind]:
+            return
+        old = self._writable(kind).pop(uid)
         if old is None:
             return
         if kind == "pods":
@@ -80,42 +129,29 @@ class StoreIndexes:
     def _replace_all(self, kind: str, records: list) -> None:
         """A relist: the kind becomes exactly the list (deleted objects disappear)."""
         fresh = {_uid(r): r for r in records}
-        recs = self._records[kind]
-        for uid in [u for u in recs if u not in fresh]:
+        for uid in [u for u in self._records[kind] if u not in fresh]:
             self._delete(kind, uid)
         for uid, rec in fresh.items():
-            if recs.get(uid) is not rec:
+            if self._records[kind].get(uid) is not rec:
                 self._upsert(kind, rec)
 
     def _index_pod(self, uid: str, old, new) -> None:
         if old is not None:
-            if new is None or old.node_name != new.node_name:
-                self._idx_remove(self._by_node, old.node_name, uid, self._dirty_node_keys)
+            if old.node_name and (new is None or old.node_name != new.node_name):
+                self._by_node.remove(old.node_name, uid)
             if new is None or old.namespace != new.namespace:
-                self._idx_remove(self._by_ns, old.namespace, uid, self._dirty_ns_keys)
+                self._by_ns.remove(old.namespace, uid)
             ok = _owner_key(old)
             if ok is not None and (new is None or ok != _owner_key(new)):
-                self._idx_remove(self._by_owner, ok, uid, self._dirty_owner_keys)
+                self._by_owner.remove(ok, uid)
         if new is not None:
             if new.node_name and (old is None or old.node_name != new.node_name):
-                self._by_node[new.node_name].add(uid)
-                self._dirty_node_keys.add(new.node_name)
+                self._by_node.add(new.node_name, uid)
             if old is None or old.namespace != new.namespace:
-                self._by_ns[new.namespace].add(uid)
-                self._dirty_ns_keys.add(new.namespace)
+                self._by_ns.add(new.namespace, uid)
             nk = _owner_key(new)
             if nk is not None and (old is None or _owner_key(old) != nk):
-                self._by_owner[nk].add(uid)
-                self._dirty_owner_keys.add(nk)
-
-    @staticmethod
-    def _idx_remove(index: dict, key, uid: str, dirty: set) -> None:
-        s = index.get(key)
-        if s is not None:
-            s.discard(uid)
-            if not s:
-                del index[key]
-            dirty.add(key)
+                self._by_owner.add(nk, uid)
 
     # --- snapshot ------------------------------------------------------------------------
 
@@ -143,10 +179,12 @@ class StoreIndexes:
             f["nodes_by_zone"] = MappingProxyType({z: tuple(v) for z, v in by_zone.items()})
             f["nodes_by_gpu_product"] = nodes_by_gpu_product(nodes.values())
         if "pods" in dirty or "pods" not in f:
-            f["pods"] = MappingProxyType(dict(self._records.get("pods", {})))
-            f["pods_by_node"] = self._refreeze(self._by_node, self._f_by_node, self._dirty_node_keys)
-            f["pods_by_namespace"] = self._refreeze(self._by_ns, self._f_by_ns, self._dirty_ns_keys)
-            self._refreeze(self._by_owner, self._f_by_owner, self._dirty_owner_keys)
+            if "pods" in self._records:  # lent to the snapshot, not copied: the next change copies it
+                self._lent.add("pods")
+            f["pods"] = MappingProxyType(self._records.get("pods", {}))
+            f["pods_by_node"] = self._by_node.freeze()
+            f["pods_by_namespace"] = self._by_ns.freeze()
+            self._by_owner.freeze()
         if "namespaces" in dirty or "namespaces" not in f:
             f["namespaces"] = MappingProxyType({n.name: n for n in self._values("namespaces")})
         if any(k in dirty for k in WORKLOAD_KINDS) or "workloads" not in f:
@@ -176,22 +214,11 @@ class StoreIndexes:
                                  "nodes_by_gpu_product")},
         )
 
-    @staticmethod
-    def _refreeze(index: dict, frozen: dict, dirty_keys: set) -> Mapping:
-        for k in dirty_keys:
-            s = index.get(k)
-            if s:
-                frozen[k] = tuple(s)
-            else:
-                frozen.pop(k, None)
-        dirty_keys.clear()
-        return MappingProxyType(dict(frozen))
-
     def _pods_by_workload(self) -> Mapping:
         """Direct owners resolved to the top controller (ReplicaSet -> Deployment)."""
         wl = self._wl_by_key
         out: dict[WorkloadKey, tuple[str, ...]] = {}
-        for key, uids in self._f_by_owner.items():
+        for key, uids in self._by_owner.frozen.items():
             top = key
             if key[0] == "ReplicaSet":
                 rs = wl.get(key)

@@ -11,8 +11,8 @@ from .. import model as m
 from ..quantity import QuantityError, cpu_millicores, quantity_for_key, to_int
 from . import wire as w
 from .subrecords import (
-    _S, MIRROR_ANNOTATION, _affinity_raw, _annotations, _conditions, _containers, _controller, _status, _template,
-    _tolerations_raw, _ts, labels, resources, selector,
+    _S, MIRROR_ANNOTATION, _affinity_raw, _annotations, _conditions, _containers, _controller, _shared_tuple, _template,
+    _tolerations_raw, _ts, condition, labels, resources, selector, statuses,
 )
 
 
@@ -37,7 +37,7 @@ def pod(o: w.Pod) -> m.Pod:
         deleting=md.deletion_timestamp is not None, is_mirror=bool(ann) and MIRROR_ANNOTATION in ann,
         priority_class=_S(sp.priority_class_name, sp.priority_class_name), start_time=_ts(st.start_time),
         containers=tpl.containers,
-        statuses=tuple(_status(s) for s in st.container_statuses or ()),
+        statuses=statuses(st.container_statuses),
         requests=tpl.requests, limits=tpl.limits,
         node_selector=labels(sp.node_selector), tolerations=_tolerations_raw(sp.tolerations),
         affinity_terms=terms, has_anti_affinity=anti,
@@ -54,14 +54,7 @@ _ROUTINE_POD_CONDITIONS = frozenset({"Initialized", "ContainersReady", "PodReady
 def _pod_conditions(cs: list[w.Condition] | None) -> tuple[m.Condition, ...]:
     if not cs:
         return ()
-    out = []
-    for c in cs:
-        t, st = c.type, c.status
-        if st == "True" and t in _ROUTINE_POD_CONDITIONS:
-            continue
-        r = c.reason
-        out.append(m.Condition(_S(t, t), _S(st, st), _S(r, r), c.message, _ts(c.last_transition_time)))
-    return tuple(out)
+    return _shared_tuple([condition(c) for c in cs if c.status != "True" or c.type not in _ROUTINE_POD_CONDITIONS])
 
 
 def node(o: w.Node) -> m.Node:

@@ -291,6 +291,35 @@ def _controller(refs: list[w.OwnerReference] | None) -> m.OwnerRef | None:
     return None
 
 
+# Value-shared per-pod parts: equal values (a ReplicaSet's pods started in the same second, listed one
+# after another) share one record. Small caches: on a cluster where every value differs they only cost
+# their keys, and list order puts a workload's pods next to each other.
+_SHARED_MAX = 4096
+_status_cache: dict[tuple, m.ContainerStatus] = {}
+_condition_cache: dict[tuple, m.Condition] = {}
+_tuple_cache: dict[tuple, tuple] = {}
+
+
+def _shared(cache: dict, key: tuple, make):
+    got = cache.get(key)
+    if got is None:
+        if len(cache) > _SHARED_MAX:
+            cache.clear()
+        got = cache[key] = make(*key)
+    return got
+
+
+def _shared_tuple(items: list) -> tuple:
+    """One tuple per distinct sequence of shared records (keyed by identity: the cache keeps them alive)."""
+    key = tuple(map(id, items))
+    got = _tuple_cache.get(key)
+    if got is None:
+        if len(_tuple_cache) > _SHARED_MAX:
+            _tuple_cache.clear()
+        got = _tuple_cache[key] = tuple(items)
+    return got
+
+
 def _status(s: w.ContainerStatus) -> m.ContainerStatus:
     st = s.state
     state, reason, message, started_at = "waiting", "", "", 0.0
@@ -302,14 +331,23 @@ def _status(s: w.ContainerStatus) -> m.ContainerStatus:
         elif st.waiting is not None:
             reason, message = st.waiting.reason, st.waiting.message
     lt = s.last_state.terminated if s.last_state is not None else None
-    return m.ContainerStatus(
-        name=_S(s.name, s.name), ready=s.ready,
-        started=bool(s.started) if s.started is not None else state == "running",
-        restart_count=s.restart_count, state=state, reason=_S(reason, reason), message=message, started_at=started_at,
-        last_term_reason=_s(lt.reason) if lt is not None else "",
-        last_term_exit_code=lt.exit_code if lt is not None else None,
-        last_term_finished_at=_ts(lt.finished_at) if lt is not None else 0.0,
-    )
+    key = (
+        _S(s.name, s.name), s.ready, bool(s.started) if s.started is not None else state == "running",
+        s.restart_count, state, _S(reason, reason), message, started_at,
+        _s(lt.reason) if lt is not None else "", lt.exit_code if lt is not None else None,
+        _ts(lt.finished_at) if lt is not None else 0.0,
+    )  # the fields of m.ContainerStatus, in order
+    return _shared(_status_cache, key, m.ContainerStatus)
+
+
+def statuses(ss: list[w.ContainerStatus] | None) -> tuple[m.ContainerStatus, ...]:
+    return _shared_tuple([_status(s) for s in ss]) if ss else ()
+
+
+def condition(c: w.Condition) -> m.Condition:
+    t, st, r = c.type, c.status, c.reason
+    return _shared(_condition_cache, (_S(t, t), _S(st, st), _S(r, r), c.message, _ts(c.last_transition_time)),
+                   m.Condition)
 
 
 def _affinity_terms(a: w.Affinity | None) -> tuple[tuple[m.Requirement, ...], ...]:
