@@ -27,6 +27,15 @@ def _by_gpu(rows: Rows) -> dict[tuple[str, str, str], tuple[Labels, float]]:
     return {gpu_key(lb): (lb, v) for lb, v in rows}
 
 
+def _holder_key(lb: Labels) -> tuple[str, ...]:
+    """One GPU as held by one pod: a GPU that changed hands within 30 min has a series per holder."""
+    return (*gpu_key(lb), lb.get("namespace", ""), lb.get("pod", ""))
+
+
+def _by_holder(rows: Rows) -> dict[tuple[str, ...], tuple[Labels, float]]:
+    return {_holder_key(lb): (lb, v) for lb, v in rows}
+
+
 def build_gpu(rows: Mapping[str, Rows], ranges: Mapping[str, Series], min_coverage: float = 0.9) -> Parts:
     util = _by_gpu(rows.get("gpu_util", []))
     engine = _by_gpu(rows.get("gpu_engine_active", []))
@@ -35,16 +44,19 @@ def build_gpu(rows: Mapping[str, Rows], ranges: Mapping[str, Series], min_covera
     power = _by_gpu(rows.get("gpu_power", []))
     temp = _by_gpu(rows.get("gpu_temp", []))
     xid = _by_gpu(rows.get("gpu_xid", []))
-    avg = _by_gpu(rows.get("gpu_util_avg_30m", []))
-    cover = _by_gpu(rows.get("gpu_util_coverage_30m", []))
+    # the 30-min average, its coverage and the history of the current holder's series, not of the pod
+    # (or the idle unallocated GPU) before it: a serving pod must not inherit an idle predecessor's average
+    avg = _by_holder(rows.get("gpu_util_avg_30m", []))
+    cover = _by_holder(rows.get("gpu_util_coverage_30m", []))
     if "gpu_util_coverage_30m" in rows and min_coverage > 0:  # 2 minutes of data are no basis for "idle"
         avg = {k: v for k, v in avg.items() if k in cover and cover[k][1] >= min_coverage}
-    hist = {gpu_key(lb): pts for lb, pts in ranges.get("gpu_util_history", [])}
+    hist = {_holder_key(lb): pts for lb, pts in ranges.get("gpu_util_history", [])}
     keys = set(util) | set(engine) | set(fb_used) | set(power)
     out = []
     for k in sorted(keys):
         lb = (util.get(k) or engine.get(k) or fb_used.get(k) or power.get(k))[0]
         u = util[k][1] if k in util else (engine[k][1] * 100.0 if k in engine else None)
+        held = _holder_key(lb)
 
         def val(d: dict, key=k) -> float | None:
             return d[key][1] if key in d else None
@@ -53,7 +65,7 @@ def build_gpu(rows: Mapping[str, Rows], ranges: Mapping[str, Series], min_covera
             mig_profile=lb.get("GPU_I_PROFILE", ""), util=u, fb_used_mib=val(fb_used), fb_free_mib=val(fb_free),
             power_w=val(power), temp_c=val(temp), xid=int(xid[k][1]) if k in xid else 0,
             namespace=lb.get("namespace", ""), pod=lb.get("pod", ""), container=lb.get("container", ""),
-            util_avg_30m=val(avg), util_history=tuple(v for _, v in hist.get(k, ())), mig_instance=k[2]))
+            util_avg_30m=val(avg, held), util_history=tuple(v for _, v in hist.get(held, ())), mig_instance=k[2]))
     return {"gpus": tuple(out)}
 
 
