@@ -116,8 +116,7 @@ class SimCluster:
             self.stop()
             raise
         if self.start_clock:
-            self._runner = threading.Thread(target=self._run_clock, name="sim-clock", daemon=True)
-            self._runner.start()
+            self.start_clock_thread()
         self.timings["start_s"] = time.perf_counter() - t0
         return self
 
@@ -213,6 +212,13 @@ class SimCluster:
                 self._next_tick += STEP
             self.clock.set(end)
             self._offset += seconds
+
+    def start_clock_thread(self) -> None:
+        """Run the clock at `speed` x real time from where it stands (start() does this unless
+        start_clock=False, e.g. to advance() through some history first)."""
+        if self._runner is None:
+            self._runner = threading.Thread(target=self._run_clock, name="sim-clock", daemon=True)
+            self._runner.start()
 
     def _run_clock(self) -> None:
         """Simulated time at `speed` x real time; a dynamics step each time 15 s of it have passed.

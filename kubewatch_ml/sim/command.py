@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(api-restart[=S], api-gone, api-drop-watches, api-slow=S, api-slow-writes=S, api-500|503|504|429[=RES+RES], "
                              "api-forbid=RES+RES, exporter-malformed|down|500[=E+E], exporter-slow=S); "
                              "switch at run time with PUT /_sim/faults?spec=SPEC, clear with DELETE (admin token)")
+    parser.add_argument("--prometheus", action="store_true",
+                        help="also run a real Prometheus (the installed binary) scraping the exporters, "
+                             "for --prometheus-url; with --backfill of simulated history")
+    parser.add_argument("--backfill", metavar="DURATION", default="30m",
+                        help="with --prometheus: simulate this much of the cluster's past into Prometheus's history "
+                             "at start, so 30-minute views (idle held GPUs) have data at once (default 30m; 0 for none)")
     parser.add_argument("--kubeconfig-out", metavar="PATH", default=None,
                         help="where to write the kubeconfig (default: a new file in a temporary directory)")
 
@@ -48,6 +54,12 @@ def _check(args: argparse.Namespace) -> None:
             raise UserError(f"--faults: {e}") from None
         if "prometheus" in kinds:
             raise UserError("--faults: prometheus-* faults need a Prometheus behind the fault proxy (tests only)")
+    if getattr(args, "prometheus", False):
+        from .backfill import parse_backfill
+        from .prometheus_server import find_prometheus_binary
+        parse_backfill(args.backfill)
+        if find_prometheus_binary() is None:
+            raise UserError("--prometheus: no prometheus binary found (apt-get install prometheus, or set PROMETHEUS_BIN)")
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 and 65535 (got {args.port})")
     if args.kubeconfig_out:
@@ -75,6 +87,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    from .backfill import parse_backfill, sim_start, start_prometheus
     from .cluster import SimCluster
 
     workdir = tempfile.mkdtemp(prefix="kubewatch-sim-")
@@ -84,18 +97,27 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    sim = None
+    sim = prom = None
+    with_prometheus = getattr(args, "prometheus", False)
+    backfill = parse_backfill(args.backfill) if with_prometheus else 0.0
     try:
         t0 = time.monotonic()
         try:
             sim = SimCluster(seed=args.seed, nodes=args.nodes, pods=args.pods, speed=args.speed, tls=args.tls,
                              workdir=workdir, port=args.port, host=args.host, faults=getattr(args, "faults", ""),
-                             kubeconfig_path=os.path.abspath(os.path.expanduser(args.kubeconfig_out)) if args.kubeconfig_out else None)
+                             kubeconfig_path=os.path.abspath(os.path.expanduser(args.kubeconfig_out)) if args.kubeconfig_out else None,
+                             start=sim_start(args.speed, backfill), start_clock=not with_prometheus)
             sim.start()
         except OSError as e:
             raise UserError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
         except ValueError as e:
             raise UserError(str(e)) from None
+        if with_prometheus:
+            say = lambda msg: print(f"kubewatch-ml sim: {msg}", file=sys.stderr, flush=True)  # noqa: E731
+            try:
+                prom = start_prometheus(sim, os.path.join(workdir, "prometheus"), backfill, 5.0, say=say)
+            except Exception as e:  # noqa: BLE001 (the binary's own failure, said in one line)
+                raise UserError(f"--prometheus: Prometheus did not start: {e}") from None
         took = time.monotonic() - t0
         out = sys.stdout
         out.write(f"kubewatch-ml sim: {sim.store.count('nodes')} nodes, {sim.store.count('pods')} pods, seed {args.seed}, "
@@ -104,10 +126,13 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"API server:          {sim.api_url}\n")
         for name, url in sim.exporter_urls.items():
             out.write(f"{name + ':':<21}{url}\n")
+        if prom is not None:
+            out.write(f"prometheus:          {prom.url}  ({prom.backfill_note or 'no backfill'})\n")
         out.write(f"kubeconfig:          {sim.kubeconfig_path}  (contexts sim-admin, sim-viewer)\n")
         if sim.faults is not None and sim.faults.active:
             out.write(f"faults:              {', '.join(sim.faults.active)}\n")
-        out.write(f"\n  export KUBECONFIG={sim.kubeconfig_path}\n  kubectl get nodes\n\n")
+        out.write(f"\n  export KUBECONFIG={sim.kubeconfig_path}\n  kubectl get nodes\n")
+        out.write(f"  kubewatch-ml --prometheus-url {prom.url}\n\n" if prom is not None else "\n")
         out.write("Ctrl-C or SIGTERM stops the cluster.\n")
         out.flush()
         while not stop.wait(0.5):
@@ -116,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
         return 0
     finally:
+        if prom is not None:
+            prom.stop()
         if sim is not None:
             sim.stop()
         for s, h in old.items():

@@ -11,6 +11,7 @@ from dataclasses import replace
 from ..errors import UserError
 from ..settings import KubeOptions, MetricsOptions, Settings
 from ..commands.tui import add_ui_args, load_ui_config, run_app
+from .backfill import parse_backfill, sim_start, start_prometheus
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,6 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pods", type=int, default=600)
     g.add_argument("--speed", type=float, default=10.0, help="simulated seconds per real second (default 10, so things move)")
     g.add_argument("--no-prometheus", action="store_true", help="scrape the exporters directly even if Prometheus is installed")
+    g.add_argument("--backfill", metavar="DURATION", default="30m",
+                   help="with Prometheus: simulate this much of the cluster's past into its history at start, so the "
+                        "30-minute views (idle held GPUs) have data at once (default 30m; 0 for none)")
     g.add_argument("--readonly", action="store_true", help="no write request leaves the process")
     g.add_argument("--faults", metavar="SPEC", default="",
                    help="start with faults injected (as `sim --faults`, plus prometheus-down|slow=S|error[=CODE] "
@@ -32,6 +36,7 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError("--nodes must be at least 1 and --pods at least 0")
     if args.speed <= 0:
         raise UserError("--speed must be positive")
+    parse_backfill(args.backfill)
     if getattr(args, "faults", ""):
         from .faults import FaultSpecError, parse_spec
         try:
@@ -43,28 +48,28 @@ def _check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..feed import open_live_feed
     from .cluster import SimCluster
-    from .prometheus_server import PrometheusServer, find_prometheus_binary
+    from .prometheus_server import find_prometheus_binary
 
     _check(args)
     config = load_ui_config(args)
     say = lambda msg: print(f"kubewatch-ml demo: {msg}", file=sys.stderr, flush=True)  # noqa: E731
     say(f"starting a simulated ML cluster ({args.nodes} nodes, ~{args.pods} pods, seed {args.seed}, "
         f"{args.speed:g}x speed) on 127.0.0.1…")
+    binary = None if args.no_prometheus else find_prometheus_binary()
+    backfill = parse_backfill(args.backfill) if binary else 0.0
     with tempfile.TemporaryDirectory(prefix="kubewatch-demo-") as workdir:
-        with SimCluster(seed=args.seed, nodes=args.nodes, pods=args.pods, speed=args.speed, workdir=workdir) as sim:
+        with SimCluster(seed=args.seed, nodes=args.nodes, pods=args.pods, speed=args.speed, workdir=workdir,
+                        start=sim_start(args.speed, backfill), start_clock=binary is None) as sim:
             urls = dict(sim.exporter_urls)
             prom = None
-            why = "prometheus: --no-prometheus"
-            if not args.no_prometheus:
-                binary = find_prometheus_binary()
-                why = "prometheus not installed"
-                if binary:
-                    say(f"starting Prometheus ({binary}) to scrape it…")
-                    try:
-                        prom = PrometheusServer(urls, f"{workdir}/prometheus", scrape_interval=5).start()
-                    except Exception as e:  # the demo still works on direct scraping; say why
-                        why = f"prometheus failed to start ({type(e).__name__})"
-                        prom = None
+            why = "prometheus: --no-prometheus" if args.no_prometheus else "prometheus not installed"
+            if binary:
+                say(f"starting Prometheus ({binary}) to scrape it…")
+                try:
+                    prom = start_prometheus(sim, f"{workdir}/prometheus", backfill, 5, binary, say)
+                except Exception as e:  # the demo still works on direct scraping; say why
+                    why = f"prometheus failed to start ({type(e).__name__})"
+                    prom = None
             proxy = None
             try:
                 prom_url = prom.url if prom else None

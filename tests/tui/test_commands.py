@@ -51,6 +51,13 @@ def test_demo_rejects_bad_sizes(tmp_path):
     assert p.returncode == 2 and "--nodes" in one_line_error(p)
 
 
+def test_backfill_durations_are_checked(tmp_path):
+    p = run("demo", "--backfill", "half an hour", tmp_path=tmp_path)
+    assert p.returncode == 2 and "--backfill" in one_line_error(p)
+    p = run("sim", "--prometheus", "--backfill", "7h", tmp_path=tmp_path)
+    assert p.returncode == 2 and "at most 6h" in one_line_error(p)
+
+
 class _Info:
     def __init__(self, context):
         self.context, self.server, self.insecure = context, "https://k8s", False

@@ -3,6 +3,7 @@ the screen read back with capture-pane. Fails (not skips) when CI is set and tmu
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,16 @@ def test_demo_with_a_real_prometheus(tmp_path):
         assert status and "real Prometheus" in status[0] and "prometheus http://127.0.0.1:" in status[0], status
         assert "Traceback" not in screen
         assert _processes_under(tmp_path), "no Prometheus found running from the demo's directory"
+        # the demo's simulated 30-min backfill: idle held GPUs at once, not after half an hour
+        deadline = time.monotonic() + 60
+        idle = None
+        while time.monotonic() < deadline:
+            found = re.search(r"idle held\s+(\d+) allocated but idle", t.screen())
+            idle = int(found.group(1)) if found else None
+            if idle:
+                break
+            time.sleep(0.5)
+        assert idle, f"no idle held GPUs on the overview a minute after start:\n{t.screen()}"
         # the terminal goes away (SIGHUP): the demo still stops its Prometheus and simulator
         t.run("kill-session", "-t", t.name)
         deadline = time.monotonic() + 30
