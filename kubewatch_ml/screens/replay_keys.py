@@ -13,8 +13,9 @@ REPLAY_BINDINGS = [
     Binding("p", "replay_toggle", "Pause/play", id="replay.toggle", tooltip="Pause or resume the replay"),
     Binding("full_stop", "replay_step(1)", "Step", id="replay.step", tooltip="Pause and show the next frame"),
     Binding("comma", "replay_step(-1)", "Back", id="replay.back", tooltip="Pause and show the previous frame"),
-    Binding("right_square_bracket", "replay_step(10)", "+10", show=False, id="replay.forward10"),
-    Binding("left_square_bracket", "replay_step(-10)", "-10", show=False, id="replay.back10"),
+    # < > for ten frames: [ ] stay previous/next view, as on the live dashboard
+    Binding("greater_than_sign", "replay_step(10)", "+10", show=False, id="replay.forward10"),
+    Binding("less_than_sign", "replay_step(-10)", "-10", show=False, id="replay.back10"),
     Binding("left_curly_bracket", "replay_seek('first')", "First frame", show=False, id="replay.first"),
     Binding("right_curly_bracket", "replay_seek('last')", "Last frame", show=False, id="replay.last"),
     Binding("at", "replay_goto", "Seek", id="replay.seek", tooltip="Jump to a time: RFC3339, -15m, +15m, first, last"),

@@ -39,6 +39,18 @@ def test_replay_keys_pause_step_and_seek(tmp_path):
             assert replicas == 6
             await pilot.press("left_curly_bracket")
             assert await _until(pilot, lambda: shown() == T0)
+            # [ ] are previous/next view here too (as the key table says); < > step ten frames
+            assert app.active_view == "overview"
+            await pilot.press("right_square_bracket")
+            await pilot.pause()
+            assert app.active_view == "quotas" and shown() == T0
+            await pilot.press("left_square_bracket")
+            await pilot.pause()
+            assert app.active_view == "overview" and shown() == T0
+            await pilot.press("greater_than_sign")
+            assert await _until(pilot, lambda: shown() == T0 + 240)  # clamped to the last of 5 frames
+            await pilot.press("less_than_sign")
+            assert await _until(pilot, lambda: shown() == T0)
             assert "frame 1/5" in app.status_extra and "paused" in app.status_extra
             await pilot.press("at")  # seek to a time typed by the user
             await pilot.pause()
