@@ -1,11 +1,14 @@
 """Key-to-repaint latency of the dashboard at 5,000 nodes / 150,000 pods, while loading and refreshing.
 
-    .venv/bin/python bench/tui_latency.py [--nodes 5000] [--pods 150000] [--rounds 3] [--sim]
+    .venv/bin/python bench/tui_latency.py [--nodes 5000] [--pods 150000] [--rounds 3] [--sim | --sim-process] [--feed process|thread]
 
 Default: a feed over a synthetic snapshot (bench/analysis.py) that first reports a cold load for a few
 seconds, then hands out a new frame every --refresh seconds, each one re-analysed in the feed's thread,
 so the UI competes with analyze() + row building for the GIL like it does on a live cluster.
---sim: the real path instead — SimCluster(nodes, pods) on loopback, list+watch over HTTP, direct scrape.
+--sim: the real path instead — SimCluster(nodes, pods) on loopback, list+watch over HTTP, direct scrape;
+--sim-process: the same with the simulator in its own process (as a remote cluster). With either, --feed
+process (default, as the dashboard runs) puts the live feed in a child process (feed_process.py), --feed
+thread keeps it in the dashboard's threads.
 Each sample: press a key through the Pilot, wait until the app is idle (message queue drained, screen
 refreshed), take the wall time. Target: p95 < 100 ms (BENCHMARKS.md).
 """
@@ -127,28 +130,6 @@ class UiWork:
                 f"max {max(self.applies):.0f} ms")
 
 
-class ForkTimes:
-    """fork() of the dashboard's process for each forked analysis: it copies the page tables holding the GIL."""
-
-    def __init__(self):
-        self.times: list[float] = []
-        real = os.fork
-
-        def timed_fork():
-            t0 = time.perf_counter()
-            pid = real()
-            if pid:
-                self.times.append((time.perf_counter() - t0) * 1000)
-            return pid
-
-        os.fork = timed_fork
-
-    def report(self) -> str:
-        if not self.times:
-            return "fork() for analysis: none"
-        return f"fork() for analysis: {len(self.times)}, p50 {statistics.median(self.times):.0f} ms, max {max(self.times):.0f} ms"
-
-
 class PaintClock:
     """Key-to-repaint: from the key press to the first screen update after the key's action ran.
     (Pilot.press + pause also waits for the app to go idle, ~60 ms of polling that no user sees;
@@ -220,7 +201,7 @@ def run_sim_process(args, app_class) -> dict[str, list[float]]:
     import tempfile
     from dataclasses import replace
 
-    from kubewatch_ml.feed import open_live_feed
+    from kubewatch_ml.feed import open_feed
     from kubewatch_ml.settings import KubeOptions, MetricsOptions, Settings
 
     script = os.path.join(os.path.dirname(sys.executable), "kubewatch-ml")
@@ -245,7 +226,7 @@ def run_sim_process(args, app_class) -> dict[str, list[float]]:
                                                        dcgm_url=urls.get("dcgm"),
                                                        kubelet_urls=tuple(u for u in [urls.get("kubelet")] if u)))
             settings = replace(settings, refresh_seconds=args.refresh)
-            feed = open_live_feed(settings)
+            feed = open_feed(settings, in_process=args.feed == "thread")
             app = app_class(feed, settings)
             return asyncio.run(measure(app, args.rounds, lambda a: "loading" if a.main_screen.latest is None else "refreshing",
                                        min_refresh=len(KEYS) * args.rounds))
@@ -269,6 +250,9 @@ def main() -> None:
     ap.add_argument("--sim", action="store_true", help="against SimCluster (in this process, as `demo` runs it) over HTTP")
     ap.add_argument("--sim-process", action="store_true",
                     help="against `kubewatch-ml sim` in its own process (as a remote cluster would be) over HTTP")
+    ap.add_argument("--feed", choices=("process", "thread"), default="process",
+                    help="with --sim/--sim-process: the live feed in its own process (the dashboard's default) or in "
+                         "the dashboard's threads (as before, and as --record runs it)")
     ap.add_argument("--switch-interval", type=float, default=0.0,
                     help="override the app's GIL switch interval (seconds) for an experiment")
     args = ap.parse_args()
@@ -276,7 +260,6 @@ def main() -> None:
     SWITCH_INTERVAL = args.switch_interval
     collections = FullCollections()
     ui_work = UiWork()
-    forks = ForkTimes()
 
     if args.sim_process:
         samples = run_sim_process(args, KubewatchApp)
@@ -284,7 +267,7 @@ def main() -> None:
         import tempfile
         from dataclasses import replace
 
-        from kubewatch_ml.feed import open_live_feed
+        from kubewatch_ml.feed import open_feed
         from kubewatch_ml.settings import KubeOptions, MetricsOptions, Settings
         from kubewatch_ml.sim.cluster import SimCluster
 
@@ -295,7 +278,7 @@ def main() -> None:
                                                        dcgm_url=urls.get("dcgm"), kubelet_urls=tuple(u for u in [urls.get("kubelet")] if u)))
             settings = replace(settings, refresh_seconds=args.refresh)
             t0 = time.perf_counter()
-            feed = open_live_feed(settings)
+            feed = open_feed(settings, in_process=args.feed == "thread")
             app = KubewatchApp(feed, settings)
             samples = asyncio.run(measure(app, args.rounds, lambda a: "loading" if a.main_screen.latest is None else "refreshing",
                                           min_refresh=len(KEYS) * args.rounds))
@@ -320,7 +303,10 @@ def main() -> None:
     print("slowest keys: " + ", ".join(f"{k!r} {lat:.0f} ms ({ph}, t={t:.1f}s)" for lat, ph, k, t in sorted(SLOWEST, reverse=True)[:6]))
     print(collections.report())
     print(ui_work.report())
-    print(forks.report())
+    import resource
+    print(f"dashboard process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+          + (f" (+ the feed process's, {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB peak)"
+             if args.feed == "process" and (args.sim or args.sim_process) else ""))
     print(f"switch interval {sys.getswitchinterval() * 1000:g} ms; load average: {os.getloadavg()[0]:.1f}")
 
 

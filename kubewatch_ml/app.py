@@ -228,7 +228,7 @@ class KubewatchApp(ActionKeys, App[int]):
 
         settings = replace(self.settings, kube=replace(self.settings.kube, context=context, readonly=self.settings.kube.readonly))
         try:
-            new = feed_mod.open_live_feed(settings, clock=self.clock, readonly_contexts=self.config.readonly_for)
+            new = feed_mod.open_feed(settings, readonly_contexts=self.config.readonly_for)
         except UserError as e:  # one line, the current context stays
             self.post_message(ContextFailed(str(e)))
             return

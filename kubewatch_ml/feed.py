@@ -86,11 +86,9 @@ def settle_long_lived() -> None:
 
 
 def build_frame(cluster: ClusterSnapshot, metrics: MetricsSnapshot | None, now: float,
-                status: FeedStatus | None = None, *, analyze: Callable | None = None) -> Frame:
-    """Analyze one (cluster, metrics) pair into a frame (`analyze`: how, default analysis.analyze
-    in this thread; LiveFeed passes child_analysis.analyze_forked)."""
-    if analyze is None:
-        from .analysis import analyze  # the analysis package, imported when first needed
+                status: FeedStatus | None = None) -> Frame:
+    """Analyze one (cluster, metrics) pair into a frame."""
+    from .analysis import analyze  # the analysis package, imported when first needed
 
     analysis = analyze(cluster, metrics, now)
     if status is None:
@@ -144,16 +142,8 @@ class LiveFeed:
 
     def __init__(self, conn, store_factory: Callable[[Callable[[], None]], object], metrics,
                  *, clock: Callable[[], float] = time.time, refresh_seconds: float = 2.0,
-                 min_interval: float = 0.5, analyze_in_child: bool = False):
+                 min_interval: float = 0.5):
         self._conn = conn
-        # analysis in a forked child (child_analysis.py) is opt-in: measured at 150k pods it cost the UI
-        # more than it saved (fork() holds the GIL ~40 ms copying page tables, and copy-on-write faults
-        # made applying a frame 16 -> 47 ms); off: in the feed's thread, as before
-        self._analyze = None
-        if analyze_in_child:
-            from .child_analysis import analyze_forked
-
-            self._analyze = analyze_forked
         self._metrics_source = metrics
         self._clock = clock
         self._refresh = max(0.2, refresh_seconds)
@@ -241,12 +231,10 @@ class LiveFeed:
         if not status.loaded:
             self._changed.clear()
             return None  # the loading screen shows progress() until the initial lists are in
-        # coalesce: a burst of watch events becomes one frame. In-process, the gap after a frame is at
-        # least twice what building it cost, so analysis never takes more than a third of the CPU (and of
-        # the GIL the UI thread needs). Analysed in a child, it holds none of this process's GIL, only a
-        # core: a gap of once the cost (half of one core at most) keeps 150,000 pods at a frame every ~3 s.
-        forked = self._analyze is not None and self._analyze_child_ok()
-        gap = max(self._min_interval, (1 if forked else 2) * self._last_cost)
+        # coalesce: a burst of watch events becomes one frame. The gap after a frame is at least twice
+        # what building it cost, so analysis never takes more than a third of the CPU (in-process: of the
+        # GIL the UI thread needs; in the feed process: of a core, and of the frames the UI unpickles)
+        gap = max(self._min_interval, 2 * self._last_cost)
         wait = self._last_frame_at + gap - time.monotonic()
         if wait > 0 and self._stop.wait(wait):
             return None
@@ -257,7 +245,7 @@ class LiveFeed:
         # ages are measured on the cluster's clock (API server Date headers), metrics on ours
         skew = getattr(self._conn, "server_now", None)
         offset = skew() - time.time() if callable(skew) else 0.0
-        frame = build_frame(cluster, self._metrics, self._clock() + offset, status, analyze=self._analyze)
+        frame = build_frame(cluster, self._metrics, self._clock() + offset, status)
         if offset:  # the frame's time on our clock, so the status line's "data N old" is not the skew
             frame = replace(frame, taken_at=cluster.taken_at - offset)
         if self._frames_made == 1:
@@ -266,12 +254,6 @@ class LiveFeed:
         self._last_frame_at = time.monotonic()
         self._last_cost = self._last_frame_at - started
         return frame
-
-    @staticmethod
-    def _analyze_child_ok() -> bool:
-        from .child_analysis import available
-
-        return available()
 
     def close(self) -> None:
         self._stop.set()
@@ -286,10 +268,10 @@ class LiveFeed:
                     pass
 
 
-def open_live_feed(settings, *, clock: Callable[[], float] = time.time, readonly_contexts: Callable[[str], bool] | None = None) -> LiveFeed:
-    """Connect (raises ConnectError, one line), then start listing/watching and fetching metrics."""
+def connect_resolved(settings, readonly_contexts: Callable[[str], bool] | None = None):
+    """(conn, settings) for `settings.kube`, connected (raises ConnectError, one line); when the config
+    file marks the context read-only, reconnected read-only and the settings say so."""
     from .sources.kube import connect
-    from .store import ClusterStore
 
     conn = connect(settings.kube)
     if readonly_contexts is not None and not settings.kube.readonly and readonly_contexts(conn.info.context):
@@ -299,6 +281,14 @@ def open_live_feed(settings, *, clock: Callable[[], float] = time.time, readonly
             close()
         settings = replace(settings, kube=replace(settings.kube, readonly=True, context=conn.info.context))
         conn = connect(settings.kube)
+    return conn, settings
+
+
+def open_live_feed(settings, *, clock: Callable[[], float] = time.time, readonly_contexts: Callable[[str], bool] | None = None) -> LiveFeed:
+    """Connect (raises ConnectError, one line), then start listing/watching and fetching metrics."""
+    from .store import ClusterStore
+
+    conn, settings = connect_resolved(settings, readonly_contexts)
     from .sources.metrics import open_metrics
 
     metrics = open_metrics(settings.metrics, conn)
@@ -306,3 +296,22 @@ def open_live_feed(settings, *, clock: Callable[[], float] = time.time, readonly
                     refresh_seconds=settings.refresh_seconds)
     feed.conn = conn
     return feed.start()
+
+
+FEED_ENV = "KUBEWATCH_FEED"  # "thread": the live feed in the dashboard's process (default: its own process)
+
+
+def open_feed(settings, *, readonly_contexts: Callable[[str], bool] | None = None, in_process: bool = False):
+    """The dashboard's live feed: in a child process (feed_process.ProcessFeed) unless `in_process`
+    (a recording needs the snapshots themselves) or KUBEWATCH_FEED=thread. Connects here first, so a
+    bad kubeconfig or an unreachable server is one line before the TUI starts."""
+    import os
+
+    if in_process or os.environ.get(FEED_ENV, "").strip().lower() == "thread":
+        return open_live_feed(settings, readonly_contexts=readonly_contexts)
+    from .feed_process import ProcessFeed
+
+    conn, settings = connect_resolved(settings, readonly_contexts)
+    # the child connects to the very context this connection resolved, whatever the kubeconfig says later
+    settings = replace(settings, kube=replace(settings.kube, context=conn.info.context))
+    return ProcessFeed(settings, conn)

@@ -53,12 +53,13 @@ def run_app(feed, settings, config, status_extra: str = "") -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..feed import open_live_feed
+    from ..feed import open_feed
 
     settings = settings_from_args(args)
     settings = replace(settings, refresh_seconds=max(0.5, float(getattr(args, "refresh", 2.0) or 2.0)))
     config = load_ui_config(args)
-    feed = open_live_feed(settings, readonly_contexts=config.readonly_for)  # ConnectError: one line, exit 3
+    # ConnectError: one line, exit 3. A recording needs the snapshots, so --record keeps the feed in-process
+    feed = open_feed(settings, readonly_contexts=config.readonly_for, in_process=bool(getattr(args, "record", None)))
     from ..replay_feed import record_if_asked
 
     feed = record_if_asked(feed, args)

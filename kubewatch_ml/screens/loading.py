@@ -39,4 +39,6 @@ def loading_text(status: FeedStatus, pal: Palette, spinner: str) -> RenderableTy
         bar = gauge(min(1.0, ks.listed / total), 22, pal, color=pal.info) if total and not ks.complete else Text("")
         t.add_row(Text(kind), Text(count, justify="right"), bar, state)
     metrics = Text.assemble(("metrics: ", pal.dim), inert(status.metrics_source or "connecting…"))
+    if status.api_error:  # e.g. the feed process exited before the first frame: said, not a spinner forever
+        return Group(head, inert(status.api_error, pal.critical), Text(""), t, Text(""), metrics)
     return Group(head, Text(""), t, Text(""), metrics)

@@ -46,7 +46,7 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..feed import open_live_feed
+    from ..feed import open_feed
     from .cluster import SimCluster
     from .prometheus_server import find_prometheus_binary
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 settings = Settings(kube=KubeOptions(kubeconfig=str(sim.kubeconfig_path), readonly=args.readonly),
                                     metrics=metrics)
                 settings = replace(settings, refresh_seconds=max(0.5, float(args.refresh or 2.0)))
-                feed = open_live_feed(settings, readonly_contexts=config.readonly_for)
+                feed = open_feed(settings, readonly_contexts=config.readonly_for, in_process=bool(getattr(args, "record", None)))
                 from ..replay_feed import record_if_asked  # --record FILE (headless issue 8)
 
                 feed = record_if_asked(feed, args)

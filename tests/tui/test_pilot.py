@@ -304,14 +304,14 @@ async def test_switching_context_reconnects_and_closes_the_old_feed(monkeypatch)
                                   nodes=c.nodes.values(), pods=c.pods.values(), namespaces=c.namespaces.values())
     opened = []
 
-    def fake_open(settings, clock=None, readonly_contexts=None):
+    def fake_open(settings, readonly_contexts=None, in_process=False):
         if settings.kube.context == "nope":
             from kubewatch_ml.errors import ConnectError
             raise ConnectError("context 'nope' not found in the kubeconfig")
         opened.append(settings.kube.context)
         return StaticFeed([build_frame(other, build_metrics(), NOW)])
 
-    monkeypatch.setattr(feed_mod, "open_live_feed", fake_open)
+    monkeypatch.setattr(feed_mod, "open_feed", fake_open)
     app = make_app()
     first_feed = app.feed
     notes = []
