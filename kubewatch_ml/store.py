@@ -190,8 +190,7 @@ class ClusterStore(StoreIndexes):
             pages[1] = len(records) if page_no == 1 else pages[1] + len(records)
             if first:  # the initial load shows up page by page
                 with self._lock:
-                    for rec in records:
-                        self._upsert(kind, rec)
+                    self._upsert_page(kind, records)
                     self._mark_changed(kind)
             self._set_state(kind, listed=pages[1], pages=page_no, error="",
                             total=pages[1] + remaining if remaining is not None else None)

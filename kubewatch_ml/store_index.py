@@ -113,6 +113,28 @@ class StoreIndexes:
                 self._wl_by_key.pop((old.kind, old.namespace, old.name), None)
             self._wl_by_key[(rec.kind, rec.namespace, rec.name)] = rec
 
+    def _upsert_page(self, kind: str, records: list) -> None:
+        """A page of a first list: pods not yet in the store (the usual case) go straight into the map and
+        the indexes; anything else (a restarted list repeats pods) through _upsert."""
+        if kind != "pods":
+            for rec in records:
+                self._upsert(kind, rec)
+            return
+        recs = self._writable(kind)
+        by_node, by_ns, by_owner = self._by_node.add, self._by_ns.add, self._by_owner.add
+        for rec in records:
+            uid = _uid(rec)
+            if uid in recs:
+                self._upsert(kind, rec)
+                continue
+            recs[uid] = rec
+            if rec.node_name:
+                by_node(rec.node_name, uid)
+            by_ns(rec.namespace, uid)
+            o = rec.owner
+            if o is not None:
+                by_owner((o.kind, rec.namespace, o.name), uid)
+
     def _delete(self, kind: str, uid: str) -> None:
         if uid not in self._records[kind]:
             return

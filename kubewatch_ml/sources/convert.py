@@ -10,9 +10,9 @@ from typing import Any, Callable
 from .. import model as m
 from ..quantity import QuantityError, cpu_millicores, quantity_for_key, to_int
 from . import wire as w
+from .pods import pod  # noqa: F401 - the pod converter lives with the page loop of the hot path
 from .subrecords import (
-    _S, MIRROR_ANNOTATION, _affinity_raw, _annotations, _conditions, _containers, _controller, _shared_tuple, _template,
-    _tolerations_raw, _ts, condition, labels, resources, selector, statuses,
+    _annotations, _conditions, _containers, _controller, _tolerations_raw, _ts, labels, resources, selector,
 )
 
 
@@ -21,40 +21,6 @@ def _int(text, key: str = "") -> int:
         return quantity_for_key(key, str(text)) if key else to_int(str(text))
     except QuantityError:
         return 0
-
-
-def pod(o: w.Pod) -> m.Pod:
-    md, sp, st = o.metadata, o.spec, o.status
-    tpl = _template(sp)
-    ann = md.annotations
-    terms, anti = _affinity_raw(sp.affinity)
-    tsc = sp.topology_spread_constraints
-    return m.Pod(
-        uid=md.uid, name=md.name, namespace=_S(md.namespace, md.namespace),
-        labels=labels(md.labels), created=_ts(md.creation_timestamp),
-        resource_version=md.resource_version, owner=_controller(md.owner_references),
-        node_name=_S(sp.node_name, sp.node_name), phase=_S(st.phase, st.phase),
-        deleting=md.deletion_timestamp is not None, is_mirror=bool(ann) and MIRROR_ANNOTATION in ann,
-        priority_class=_S(sp.priority_class_name, sp.priority_class_name), start_time=_ts(st.start_time),
-        containers=tpl.containers,
-        statuses=statuses(st.container_statuses),
-        requests=tpl.requests, limits=tpl.limits,
-        node_selector=labels(sp.node_selector), tolerations=_tolerations_raw(sp.tolerations),
-        affinity_terms=terms, has_anti_affinity=anti,
-        has_spread_constraints=bool(tsc) and bytes(tsc).strip() not in (b"[]", b"null"),
-        conditions=_pod_conditions(st.conditions), annotations=_annotations(ann),
-    )
-
-
-# True on every healthy pod and read by no view: not kept (~0.2 KB per pod at 150,000 pods).
-# Ready and PodScheduled are always kept; any condition that is not True is kept.
-_ROUTINE_POD_CONDITIONS = frozenset({"Initialized", "ContainersReady", "PodReadyToStartContainers"})
-
-
-def _pod_conditions(cs: list[w.Condition] | None) -> tuple[m.Condition, ...]:
-    if not cs:
-        return ()
-    return _shared_tuple([condition(c) for c in cs if c.status != "True" or c.type not in _ROUTINE_POD_CONDITIONS])
 
 
 def node(o: w.Node) -> m.Node:

@@ -18,8 +18,9 @@ import msgspec
 from .. import model as m
 from . import wire as w
 from .convert import (
-    _workload, event, hpa, limit_range, namespace, network_policy, node, pdb, pod, resource_quota, service,
+    _workload, event, hpa, limit_range, namespace, network_policy, node, pdb, resource_quota, service,
 )
+from .pods import pod, pod_page
 from .subrecords import _strings
 
 
@@ -35,6 +36,7 @@ class KindCodec:
     namespaced: bool
     wire: type
     convert: Callable[[Any], Any]
+    convert_page: Callable[[list], list] | None = None  # a whole page at once (the hot kinds)
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
         base = f"/api/{self.version}" if not self.group else f"/apis/{self.group}/{self.version}"
@@ -44,14 +46,14 @@ class KindCodec:
         return base + (f"/{name}" if name else "")
 
 
-def _codec(resource, kind, group, version, namespaced, wire_t, convert) -> KindCodec:
-    return KindCodec(resource, kind, group, version, namespaced, wire_t, convert)
+def _codec(resource, kind, group, version, namespaced, wire_t, convert, convert_page=None) -> KindCodec:
+    return KindCodec(resource, kind, group, version, namespaced, wire_t, convert, convert_page)
 
 
 CODECS: dict[str, KindCodec] = {c.resource: c for c in (
     _codec("nodes", "Node", "", "v1", False, w.Node, node),
     _codec("namespaces", "Namespace", "", "v1", False, w.Namespace, namespace),
-    _codec("pods", "Pod", "", "v1", True, w.Pod, pod),
+    _codec("pods", "Pod", "", "v1", True, w.Pod, pod, pod_page),
     _codec("resourcequotas", "ResourceQuota", "", "v1", True, w.ResourceQuota, resource_quota),
     _codec("limitranges", "LimitRange", "", "v1", True, w.LimitRange, limit_range),
     _codec("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", "v2", True, w.Hpa, hpa),
@@ -115,8 +117,11 @@ def decode_list(resource: str, body: bytes) -> Page:
         _strings.clear()
     with no_cyclic_gc():
         lst = _list_decoder(resource).decode(body)
-        convert = codec.convert
-        records = [convert(o) for o in lst.items or ()]
+        if codec.convert_page is not None:
+            records = codec.convert_page(lst.items or [])
+        else:
+            convert = codec.convert
+            records = [convert(o) for o in lst.items or ()]
     return Page(records, lst.metadata.resource_version, lst.metadata.continue_, lst.metadata.remaining_item_count)
 
 
@@ -127,8 +132,22 @@ class _ListHead(msgspec.Struct, gc=False):
 _list_head_decoder = msgspec.json.Decoder(_ListHead)
 
 
+_ITEMS_KEY = b'"items":'
+_HEAD_END = b'"items":null}'
+
+
 def list_continue_token(body: bytes) -> str:
-    """The continue token of a list page, without materialising its items (they are skipped)."""
+    """The continue token of a list page. API servers write `metadata` before `items`, so only the head
+    before `"items":` is decoded (scanning a 1.4 MB page held the GIL ~1.5 ms the decoder wanted); a body
+    laid out otherwise (items first, spaced keys, a head that does not decode) is decoded whole."""
+    i = body.find(_ITEMS_KEY, 0, 4096)
+    if i > 0:
+        head = body[:i]
+        if b'"metadata"' in head:
+            try:
+                return _list_head_decoder.decode(head + _HEAD_END).metadata.continue_
+            except msgspec.DecodeError:
+                pass
     return _list_head_decoder.decode(body).metadata.continue_
 
 

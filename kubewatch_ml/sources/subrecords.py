@@ -149,7 +149,7 @@ class _PodTemplate:
 
 
 _EMPTY_TEMPLATE = _PodTemplate(())
-_template_cache: dict[tuple, _PodTemplate] = {}
+_template_cache: dict[bytes | tuple, _PodTemplate] = {}
 _containers_dec = msgspec.json.Decoder(list[w.Container])
 _str_map_dec = msgspec.json.Decoder(dict[str, str])
 _tolerations_dec = msgspec.json.Decoder(list[w.Toleration])
@@ -157,12 +157,13 @@ _affinity_dec = msgspec.json.Decoder(w.Affinity)
 
 
 def _template(spec: w.PodSpec) -> _PodTemplate:
-    key = (bytes(spec.containers), bytes(spec.init_containers))
-    if key == (b"", b""):
+    c, i = spec.containers, spec.init_containers
+    key = bytes(c) if not i else (bytes(c), bytes(i))  # no init containers (the usual case): one copy, one hash
+    if not key:
         return _EMPTY_TEMPLATE
     t = _template_cache.get(key)
     if t is None:
-        c, i = key
+        c, i = bytes(c), bytes(i)
         out = [container_spec(x, True) for x in (_containers_dec.decode(i) or () if _present(i) else ())]
         out.extend(container_spec(x, False) for x in (_containers_dec.decode(c) or () if _present(c) else ()))
         t = _PodTemplate(tuple(out))
@@ -174,56 +175,51 @@ def _containers(spec: w.PodSpec) -> tuple[m.ContainerSpec, ...]:
     return _template(spec).containers
 
 
-_raw_caches: dict[str, dict[bytes, object]] = {}
+class RawCache(dict):
+    """raw JSON bytes -> what they convert to, converted on the first lookup of each distinct byte string
+    (pods of one template or controller carry equal bytes). `cache[bytes(raw)]` is one C-level lookup."""
 
+    def __init__(self, convert):
+        super().__init__()
+        self.convert = convert
 
-def _cached_raw(tag: str, raw, convert):
-    """Convert a raw JSON fragment once per distinct byte string (pods of one template share it)."""
-    if not raw:
-        return None
-    b = bytes(raw)
-    cache = _raw_caches.get(tag)
-    if cache is None:
-        cache = _raw_caches[tag] = {}
-    got = cache.get(b, cache)
-    if got is cache:
-        if not _present(b):
-            return None
-        got = convert(b)
-        _bounded(cache)[b] = got
-    return got
+    def __missing__(self, b: bytes):
+        got = self[b] = self.convert(b) if _present(b) else None
+        return got
+
+    def bounded(self) -> "RawCache":
+        if len(self) > _CACHE_MAX:
+            self.clear()
+        return self
 
 
 def _present(b: bytes) -> bool:
     return bool(b) and b != b"null"
 
 
-def _str_map(raw) -> dict | None:
-    return _str_map_dec.decode(raw) or None
+def _affinity_of(r: bytes) -> tuple[tuple, bool]:
+    a = _affinity_dec.decode(r)
+    return (_affinity_terms(a), a.pod_anti_affinity is not None)
+
+
+_NO_AFFINITY: tuple[tuple, bool] = ((), False)
+label_maps = RawCache(lambda r: _str_map_dec.decode(r) or None)  # label / selector maps, shared (never mutated)
+toleration_lists = RawCache(lambda r: _tolerations(_tolerations_dec.decode(r)))
+affinities = RawCache(_affinity_of)  # (required node affinity terms, has pod anti-affinity)
 
 
 def labels(raw) -> dict[str, str] | None:
     """A label / selector map; identical maps share one dict (records never mutate them)."""
-    return _cached_raw("m", raw, _str_map) if raw else None
+    return label_maps.bounded()[bytes(raw)] if raw else None
 
 
 def _tolerations_raw(raw) -> tuple[m.Toleration, ...]:
-    return (_cached_raw("t", raw, lambda r: _tolerations(_tolerations_dec.decode(r))) or ()) if raw else ()
-
-
-_NO_AFFINITY: tuple[tuple, bool] = ((), False)
+    return (toleration_lists.bounded()[bytes(raw)] or ()) if raw else ()
 
 
 def _affinity_raw(raw) -> tuple[tuple, bool]:
     """(required node affinity terms, has pod anti-affinity)."""
-    if not raw:
-        return _NO_AFFINITY
-
-    def convert(r):
-        a = _affinity_dec.decode(r)
-        return (_affinity_terms(a), a.pod_anti_affinity is not None)
-
-    return _cached_raw("a", raw, convert) or _NO_AFFINITY
+    return (affinities.bounded()[bytes(raw)] or _NO_AFFINITY) if raw else _NO_AFFINITY
 
 
 def _annotations(d: dict | None) -> dict | None:
@@ -276,11 +272,11 @@ def _conditions(cs: list[w.Condition] | None) -> tuple[m.Condition, ...]:
     )
 
 
-def _controller(refs: list[w.OwnerReference] | None) -> m.OwnerRef | None:
-    """The controller owner reference, shared by all pods of one ReplicaSet/Job/..."""
-    if not refs:
-        return None
-    for r in refs:
+_owner_refs_dec = msgspec.json.Decoder(list[w.OwnerReference])
+
+
+def _controller_of(refs: list[w.OwnerReference] | None) -> m.OwnerRef | None:
+    for r in refs or ():
         if r.controller:
             key = (r.kind, r.name, r.uid)
             got = _owner_cache.get(key)
@@ -289,6 +285,14 @@ def _controller(refs: list[w.OwnerReference] | None) -> m.OwnerRef | None:
                 _bounded(_owner_cache)[key] = got
             return got
     return None
+
+
+# the controller owner reference by the raw ownerReferences JSON: pods of one ReplicaSet/Job carry equal bytes
+controllers = RawCache(lambda r: _controller_of(_owner_refs_dec.decode(r)))
+
+
+def _controller(raw) -> m.OwnerRef | None:
+    return controllers.bounded()[bytes(raw)] if raw else None
 
 
 # Value-shared per-pod parts: equal values (a ReplicaSet's pods started in the same second, listed one
@@ -300,24 +304,23 @@ _condition_cache: dict[tuple, m.Condition] = {}
 _tuple_cache: dict[tuple, tuple] = {}
 
 
+def _put(cache: dict, key, value):
+    if len(cache) > _SHARED_MAX:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _shared(cache: dict, key: tuple, make):
     got = cache.get(key)
-    if got is None:
-        if len(cache) > _SHARED_MAX:
-            cache.clear()
-        got = cache[key] = make(*key)
-    return got
+    return got if got is not None else _put(cache, key, make(*key))
 
 
 def _shared_tuple(items: list) -> tuple:
     """One tuple per distinct sequence of shared records (keyed by identity: the cache keeps them alive)."""
     key = tuple(map(id, items))
     got = _tuple_cache.get(key)
-    if got is None:
-        if len(_tuple_cache) > _SHARED_MAX:
-            _tuple_cache.clear()
-        got = _tuple_cache[key] = tuple(items)
-    return got
+    return got if got is not None else _put(_tuple_cache, key, tuple(items))
 
 
 def _status(s: w.ContainerStatus) -> m.ContainerStatus:
@@ -340,8 +343,16 @@ def _status(s: w.ContainerStatus) -> m.ContainerStatus:
     return _shared(_status_cache, key, m.ContainerStatus)
 
 
+_statuses_by_value: dict[tuple, tuple] = {}
+
+
 def statuses(ss: list[w.ContainerStatus] | None) -> tuple[m.ContainerStatus, ...]:
-    return _shared_tuple([_status(s) for s in ss]) if ss else ()
+    """Looked up by the wire values (frozen wire structs hash in C); converted, and shared by value, on a miss."""
+    if not ss:
+        return ()
+    key = tuple(ss)
+    got = _statuses_by_value.get(key)
+    return got if got is not None else _put(_statuses_by_value, key, _shared_tuple([_status(s) for s in ss]))
 
 
 def condition(c: w.Condition) -> m.Condition:

@@ -19,6 +19,10 @@ class S(msgspec.Struct, rename="camel", gc=False):
     """Base: camelCase JSON names, not tracked by the GC."""
 
 
+class Key(S, frozen=True):
+    """A wire value that is also a cache key: hashed and compared field by field in C."""
+
+
 class OwnerReference(S):
     kind: str = ""
     name: str = ""
@@ -35,10 +39,10 @@ class ObjectMeta(S):
     deletion_timestamp: datetime | None = None
     labels: msgspec.Raw = NORAW  # dict[str, str]; shared between identical maps (decode.labels)
     annotations: dict[str, str] | None = None
-    owner_references: list[OwnerReference] | None = None
+    owner_references: msgspec.Raw = NORAW  # list[OwnerReference]; pods of one controller carry equal bytes
 
 
-class Condition(S):
+class Condition(Key):
     type: str = ""
     status: str = "Unknown"
     reason: str = ""
@@ -117,29 +121,29 @@ class PodSpec(S):
     topology_spread_constraints: msgspec.Raw = NORAW
 
 
-class StateRunning(S):
+class StateRunning(Key):
     started_at: datetime | None = None
 
 
-class StateWaiting(S):
+class StateWaiting(Key):
     reason: str = ""
     message: str = ""
 
 
-class StateTerminated(S):
+class StateTerminated(Key):
     reason: str = ""
     message: str = ""
     exit_code: int | None = None
     finished_at: datetime | None = None
 
 
-class ContainerState(S):
+class ContainerState(Key):
     running: StateRunning | None = None
     waiting: StateWaiting | None = None
     terminated: StateTerminated | None = None
 
 
-class ContainerStatus(S):
+class ContainerStatus(Key):
     name: str = ""
     ready: bool = False
     started: bool | None = None

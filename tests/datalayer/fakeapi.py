@@ -44,6 +44,7 @@ class FakeApi:
         self.cut_watches: set[str] = set()  # the next watch event of these kinds breaks the connection
         self.throttle: dict[str, int] = {}  # kind -> how many list pages answer 429 first
         self.expire_watch_once: set[str] = set()  # next watch of these kinds answers 410
+        self.expire_continue_once: set[str] = set()  # next mid-list page of these kinds answers 410 (token expired)
         self.compacted_rv = 0  # watches from an older resourceVersion get a 410 ERROR event
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Condition()
@@ -143,6 +144,9 @@ class FakeApi:
             h.send_header("Content-Length", "0")
             h.end_headers()
             return
+        if kind in self.expire_continue_once and q.get("continue"):
+            self.expire_continue_once.discard(kind)
+            return self._status(h, 410, "Expired", "The provided continue parameter is too old")
         if kind in self.forbidden:
             return self._status(h, 403, "Forbidden", f'{kind} is forbidden: User "viewer" cannot list resource "{kind}"')
         if q.get("watch") in ("true", "1"):

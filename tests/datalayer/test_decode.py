@@ -215,3 +215,39 @@ def test_routine_true_pod_conditions_are_not_kept():
     assert [(c.type, c.status) for c in p.conditions] == [
         ("ContainersReady", "False"), ("Ready", "True"), ("PodScheduled", "True"), ("DisruptionTarget", "True")]
     assert p.ready
+
+
+def test_continue_token_is_read_from_the_head_of_the_page():
+    # the head (metadata before items) is all that is decoded: a page whose items do not parse still gives its token
+    assert decode.list_continue_token(b'{"kind":"PodList","metadata":{"continue":"t1"},"items":[{"metadata":') == "t1"
+    # laid out otherwise, the whole body is decoded
+    assert decode.list_continue_token(b'{"items":[{"metadata":{"name":"p"}}],"metadata":{"continue":"t2"}}') == "t2"
+    assert decode.list_continue_token(b'{"metadata": {"continue": "t3"}, "items": []}') == "t3"
+    assert decode.list_continue_token(b'{"metadata":{"x":{"items":1},"continue":"t4"},"items":[]}') == "t4"
+    assert decode.list_continue_token(b'{"metadata":{},"items":[]}') == ""
+    with pytest.raises(msgspec.DecodeError):
+        decode.list_continue_token(b'{"items":[{"metadata":')
+
+
+def test_a_page_and_single_objects_decode_to_the_same_pods():
+    body = (DATA / "pods.json").read_bytes()
+    page = decode.decode_list("pods", body).records
+    singles = [decode.decode_object("pods", json.dumps(o).encode()) for o in json.loads(body)["items"]]
+    assert page == singles and len(page) >= 3
+
+
+def test_container_statuses_that_differ_anywhere_are_kept_apart():
+    base = {"name": "c", "ready": True, "restartCount": 1, "state": {"running": {"startedAt": "2026-11-28T10:00:04Z"}},
+            "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-28T10:00:03Z"}}}
+    variants = [base, {**base, "state": {"running": {"startedAt": "2026-11-28T10:00:09Z"}}},
+                {**base, "lastState": {"terminated": {"reason": "Error", "exitCode": 1}}},
+                {**base, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}, {**base, "started": False}]
+    items = [{"metadata": {"name": f"p{i}", "uid": f"u{i}"}, "status": {"containerStatuses": [v]}}
+             for i, v in enumerate(variants + [base])]
+    recs = decode.decode_list("pods", json.dumps({"items": items}).encode()).records
+    st = [r.statuses[0] for r in recs]
+    assert st[0].started_at == 1795860004.0 and st[1].started_at == 1795860009.0
+    assert (st[0].last_term_reason, st[0].last_term_exit_code) == ("OOMKilled", 137)
+    assert (st[2].last_term_reason, st[2].last_term_exit_code) == ("Error", 1)
+    assert (st[3].state, st[3].reason) == ("waiting", "CrashLoopBackOff") and st[4].started is False
+    assert len({id(s) for s in st[:5]}) == 5 and recs[5].statuses is recs[0].statuses

@@ -118,6 +118,21 @@ def test_410_relists_and_reconciles_deletions(conn, fake_api):
         store.stop()
 
 
+def test_first_list_restarted_by_an_expired_continue_token_holds_each_pod_once(conn, fake_api):
+    _seed(fake_api, 1200)
+    fake_api.expire_continue_once.add("pods")  # the second page answers 410: the list starts over
+    store = ClusterStore(conn, kinds=KINDS).start()
+    try:
+        assert store.wait_synced(10)
+        pod_lists = [r for r in fake_api.requests if r[1].startswith("/api/v1/pods?limit")]
+        assert len(pod_lists) == 5 and "continue=" not in pod_lists[2][1]  # 1 page, 410, then 3 pages again
+        live = _same_as_fresh(store, conn)
+        assert len(live.pods) == 1200 and sum(map(len, live.pods_by_node.values())) == 1200
+        assert len(live.pods_by_workload[("Deployment", "default", "web")]) == 1200
+    finally:
+        store.stop()
+
+
 def test_forbidden_kind_is_marked_and_others_run(conn, fake_api):
     _seed(fake_api, 5)
     fake_api.forbidden.add("nodes")
