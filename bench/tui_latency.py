@@ -78,6 +78,29 @@ class RefreshingFeed:
         self.closed.set()
 
 
+FEED_RSS: list[float] = []  # the feed process's peak RSS (MiB), when there is one
+
+
+def watch_feed_rss(feed) -> None:
+    """The feed child's peak RSS (VmHWM), polled while it runs (the app closes the feed when it exits;
+    RUSAGE_CHILDREN would include the simulator's process)."""
+    proc = getattr(feed, "proc", None)
+    if proc is None:
+        return
+
+    def poll():
+        while proc.poll() is None:
+            try:
+                with open(f"/proc/{proc.pid}/status") as f:
+                    peak = [int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:")]
+            except OSError:
+                return
+            FEED_RSS[:] = peak
+            time.sleep(0.5)
+
+    threading.Thread(target=poll, daemon=True).start()
+
+
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
@@ -228,8 +251,12 @@ def run_sim_process(args, app_class) -> dict[str, list[float]]:
             settings = replace(settings, refresh_seconds=args.refresh)
             feed = open_feed(settings, in_process=args.feed == "thread")
             app = app_class(feed, settings)
-            return asyncio.run(measure(app, args.rounds, lambda a: "loading" if a.main_screen.latest is None else "refreshing",
-                                       min_refresh=len(KEYS) * args.rounds))
+            watch_feed_rss(feed)
+            try:
+                return asyncio.run(measure(app, args.rounds, lambda a: "loading" if a.main_screen.latest is None else "refreshing",
+                                           min_refresh=len(KEYS) * args.rounds))
+            finally:
+                feed.close()
         finally:
             proc.terminate()
             try:
@@ -280,8 +307,10 @@ def main() -> None:
             t0 = time.perf_counter()
             feed = open_feed(settings, in_process=args.feed == "thread")
             app = KubewatchApp(feed, settings)
+            watch_feed_rss(feed)
             samples = asyncio.run(measure(app, args.rounds, lambda a: "loading" if a.main_screen.latest is None else "refreshing",
                                           min_refresh=len(KEYS) * args.rounds))
+            feed.close()
             print(f"sim: connect + measurement took {time.perf_counter() - t0:.1f}s")
     else:
         from analysis import synthetic  # bench/analysis.py
@@ -305,8 +334,7 @@ def main() -> None:
     print(ui_work.report())
     import resource
     print(f"dashboard process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
-          + (f" (+ the feed process's, {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB peak)"
-             if args.feed == "process" and (args.sim or args.sim_process) else ""))
+          + (f" (+ the feed process's, {FEED_RSS[0]:.0f} MiB peak)" if FEED_RSS else ""))
     print(f"switch interval {sys.getswitchinterval() * 1000:g} ms; load average: {os.getloadavg()[0]:.1f}")
 
 

@@ -10,6 +10,9 @@ from collections import OrderedDict
 from .feed_process import FRAMES_KEPT, encode_views, frame_views, read_message, write_message
 
 STATUS_EVERY_S = 0.25  # the loading screen's progress
+# The feed is background work and the dashboard is interactive: when the cores are busy (a 2-core laptop,
+# a busy bastion) the scheduler runs the dashboard first. KUBEWATCH_FEED_NICE overrides (0: same priority).
+FEED_NICE = 10
 
 
 class _Out:
@@ -60,11 +63,12 @@ def _serve(inp, out: _Out, snapshots: OrderedDict, lock: threading.Lock, stop: t
 
 
 def _status_loop(feed, out: _Out, stop: threading.Event) -> None:
-    while not stop.wait(STATUS_EVERY_S):
+    while not stop.is_set():
         try:
             out.send(("status", feed.progress()))
         except (OSError, ValueError):
             stop.set()
+        stop.wait(STATUS_EVERY_S)
 
 
 def run(inp, out_stream) -> int:
@@ -118,6 +122,10 @@ def main() -> int:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C for the process group: the dashboard decides; it closes our stdin
+    try:
+        os.nice(int(os.environ.get("KUBEWATCH_FEED_NICE", FEED_NICE)))
+    except (OSError, ValueError):
+        pass
     proto = os.fdopen(os.dup(1), "wb")  # the protocol gets stdout; anything printed goes to the log
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -12,6 +12,9 @@ What the views read beyond the view models (the pods on a node, a pod's events, 
 stays in the child: `RemoteCluster` asks for it by frame id when a detail pane opens. The dashboard
 connects once itself (errors are one line before the TUI starts, actions and context listing use that
 connection, a read-only context is resolved there), then hands the resolved settings to the child.
+The child runs at a lower CPU priority (feed_child.FEED_NICE): on a busy machine the dashboard comes first.
+A child that dies is said in the status line (exit code, last log line, the log's path) and started again
+after a backoff (1 s doubling to 30 s); the last frame stays on screen meanwhile.
 
 Wire: each message is an 8-byte big-endian length and a pickle. Child -> parent: ("status", FeedStatus),
 ("frame", id, taken_at, FeedStatus), ("piece", id, view, field, pickled value), ("same", id, view),
@@ -41,6 +44,8 @@ CHUNK_ROWS = 250  # rows per piece: unpickling one is a few ms of the dashboard'
 CALL_TIMEOUT_S = 1.0  # a detail pane's question to the child; past it the pane says so
 FRAMES_KEPT = 3  # snapshots the child keeps for questions about recent frames
 NAMES = "_names"  # the piece with the names the command palette lists
+RESTART_FIRST_S = 1.0  # a dead feed process is started again after this, doubling up to RESTART_MAX_S
+RESTART_MAX_S = 30.0
 
 
 class FeedUnavailable(RuntimeError):
@@ -135,7 +140,7 @@ class RemoteCluster:
     """Frame.cluster for a frame made in the feed process: the names the palette lists, and the
     questions the detail panes ask (pods_on, pods_of, events_by_object.get) sent to the child."""
 
-    def __init__(self, feed: "ProcessFeed", frame_id: int, names: tuple):
+    def __init__(self, feed: "ProcessFeed", frame_id: tuple[int, int], names: tuple):
         self._feed, self._frame_id = feed, frame_id
         self.namespaces, self.nodes, self.workloads = names
         self.events_by_object = _RemoteEvents(self)
@@ -160,10 +165,14 @@ class _RemoteEvents:
 
 
 class ProcessFeed:
-    """The Feed protocol over a child process that runs LiveFeed (see the module's docstring)."""
+    """The Feed protocol over a child process that runs LiveFeed (see the module's docstring). A child
+    that dies (killed, out of memory, a bug) is said in the status line with its exit code and last log
+    line, and started again after a backoff; the last frame stays on screen meanwhile."""
 
     def __init__(self, settings, conn, *, python: str = sys.executable, log_dir: str | None = None):
         self.conn = conn  # the dashboard's own connection: actions, contexts, read-only
+        self._settings = settings
+        self._python = python
         self._info = getattr(conn, "info", None)
         self._cond = threading.Condition()
         self._frame: Frame | None = None  # the newest frame not handed out yet
@@ -174,26 +183,36 @@ class ProcessFeed:
         self._calls: dict[int, list] = {}  # request id -> [event, ok, value]
         self._call_ids = itertools.count(1)
         self._write_lock = threading.Lock()
-        self._closed = False
-        self._error = ""
+        self._closed = threading.Event()
+        self._error = ""  # why the feed process is not working now ("" when it is)
+        self._failed = False  # it failed at least once: the log is kept
+        self.generation = 0  # children started so far; frame ids are per child
+        self.restarts = 0
         fd, self.log_path = tempfile.mkstemp(prefix="kubewatch-feed-", suffix=".log", dir=log_dir)
-        self._log = os.fdopen(fd, "wb")
+        self._log = os.fdopen(fd, "ab")
+        self.proc = self._spawn()
+        self._reader = threading.Thread(target=self._run, name="kubewatch-feed-reader", daemon=True)
+        self._reader.start()
+
+    def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen([python, "-m", "kubewatch_ml.feed_child"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log, env=env, close_fds=True)
+        proc = subprocess.Popen([self._python, "-m", "kubewatch_ml.feed_child"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=self._log, env=env, close_fds=True)
+        self.generation += 1
         try:
-            self._send(("start", settings))
-        except FeedUnavailable:  # the child died at once: the reader says how (exit code, last log line)
+            with self._write_lock:
+                write_message(proc.stdin, ("start", self._settings))
+                proc.stdin.flush()
+        except OSError:  # it died at once: the reader says how (exit code, last log line)
             pass
-        self._reader = threading.Thread(target=self._read_loop, name="kubewatch-feed-reader", daemon=True)
-        self._reader.start()
+        return proc
 
     # -- Feed protocol
     def next_frame(self, timeout: float) -> Frame | None:
         with self._cond:
-            if self._frame is None and not self._closed:
+            if self._frame is None and not self._closed.is_set():
                 self._cond.wait(timeout)
             frame, self._frame = self._frame, None
             return frame
@@ -207,34 +226,47 @@ class ProcessFeed:
 
     def close(self) -> None:
         with self._cond:
-            if self._closed:
+            if self._closed.is_set():
                 return
-            self._closed = True
+            self._closed.set()
             self._cond.notify_all()
-        try:
-            self.proc.stdin.close()  # the child's signal to stop
-        except OSError:
-            pass
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        self._stop_child(self.proc)
         self._reader.join(5)
         self._log.close()
-        if not self._error:
+        if not self._failed:
             Path(self.log_path).unlink(missing_ok=True)
         self._fail_calls("the feed is closed")
 
+    @staticmethod
+    def _stop_child(proc: subprocess.Popen) -> None:
+        try:
+            proc.stdin.close()  # the child's signal to stop
+        except OSError:
+            pass
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
     # -- questions about a frame (detail panes)
-    def call(self, frame_id: int, method: str, arg: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
-        if self._error or self._closed:
-            raise FeedUnavailable(self._error or "the feed is closed")
+    def call(self, frame: tuple[int, int], method: str, arg: Any, timeout: float = CALL_TIMEOUT_S) -> Any:
+        """Ask the child about `frame` ((generation, id)); a frame of an earlier child is answered from the newest."""
+        if self._closed.is_set():
+            raise FeedUnavailable("the feed is closed")
+        if self._error:
+            raise FeedUnavailable(self._error)
+        generation, frame_id = frame
         rid = next(self._call_ids)
         slot = [threading.Event(), False, None]
         self._calls[rid] = slot
         try:
-            self._send(("call", rid, frame_id, method, arg))
+            try:
+                with self._write_lock:
+                    write_message(self.proc.stdin, ("call", rid, frame_id if generation == self.generation else -1, method, arg))
+                    self.proc.stdin.flush()
+            except (OSError, ValueError) as e:
+                raise FeedUnavailable(self._error or f"the feed process is gone ({e})") from None
             if not slot[0].wait(timeout):
                 raise FeedUnavailable(f"the feed process did not answer within {timeout:g}s (busy?); move the cursor to retry")
         finally:
@@ -243,43 +275,59 @@ class ProcessFeed:
             raise FeedUnavailable(str(slot[2]))
         return slot[2]
 
-    def _send(self, msg: tuple) -> None:
-        try:
-            with self._write_lock:
-                write_message(self.proc.stdin, msg)
-                self.proc.stdin.flush()
-        except (OSError, ValueError) as e:  # the child is gone: progress() says why
-            raise FeedUnavailable(self._error or f"the feed process is gone ({e})") from None
-
     def _fail_calls(self, why: str) -> None:
         for slot in list(self._calls.values()):
             slot[1], slot[2] = False, why
             slot[0].set()
 
-    # -- reader thread
-    def _read_loop(self) -> None:
-        out = self.proc.stdout
-        building: dict[str, list] = {}
+    # -- reader thread: read the child until it ends; start another while the feed is open
+    def _run(self) -> None:
+        backoff = RESTART_FIRST_S
+        while True:
+            started = time.monotonic()
+            self._read(self.proc)
+            if self._closed.is_set():
+                return
+            code = self.proc.wait()
+            self._failed = True
+            why = self._error or f"the feed process exited (code {code}): {self._last_log_line()}"
+            if time.monotonic() - started > RESTART_MAX_S:
+                backoff = RESTART_FIRST_S  # it ran a good while: a fresh failure
+            self._error = f"{why}; restarting in {backoff:g}s (log {self.log_path})"
+            self._fail_calls(self._error)
+            with self._cond:
+                self._cond.notify_all()
+            if self._closed.wait(backoff):
+                return
+            backoff = min(RESTART_MAX_S, backoff * 2)
+            self.restarts += 1
+            self._views = {}
+            self.proc = self._spawn()
+            # said until the new child reports (its first status comes once it is connected)
+            self._error = f"{why}; restarted (log {self.log_path})"
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        building: dict[str, list | None] = {}
+        header: tuple | None = None
         try:
             while True:
-                msg = read_message(out)
+                msg = read_message(proc.stdout)
                 if msg is None:
-                    break
+                    return
                 kind = msg[0]
                 if kind == "piece":
-                    _, _fid, view, field, data = msg
-                    building.setdefault(view, []).append((field, pickle.loads(data)))
+                    building.setdefault(msg[2], []).append((msg[3], pickle.loads(msg[4])))
                 elif kind == "same":
                     building[msg[2]] = None
                 elif kind == "frame":
-                    building = {}
-                    header = msg
-                elif kind == "end":
+                    header, building = msg, {}
+                elif kind == "end" and header is not None:
                     self._finish_frame(header, building)
-                    building = {}
+                    header, building = None, {}
                 elif kind == "status":
                     with self._cond:
                         self._status = msg[1]
+                    self._error = ""  # the child is connected and its feed runs (again)
                 elif kind == "reply":
                     slot = self._calls.get(msg[1])
                     if slot is not None:
@@ -289,26 +337,20 @@ class ProcessFeed:
                     self._error = msg[1]
         except Exception as e:  # a broken stream: said in the status line, not a crash
             self._error = self._error or f"feed process stream broken: {type(e).__name__}: {e}"
-        if not self._closed:
-            code = self.proc.wait()
-            self._error = self._error or f"the feed process exited (code {code}): {self._last_log_line()}; log {self.log_path}"
-        self._fail_calls(self._error or "the feed is closed")
-        with self._cond:
-            self._cond.notify_all()
 
     def _finish_frame(self, header: tuple, building: dict[str, list | None]) -> None:
         _, fid, taken_at, status = header
         views = {name: self._views[name] if pieces is None else join_value(pieces) for name, pieces in building.items()}
-        self._views = views
+        self._views = dict(views)
         names = views.pop(NAMES)
         from .analysis.models import Analysis
 
-        frame = Frame(cluster=RemoteCluster(self, fid, names), metrics=None, analysis=Analysis(**views),
+        frame = Frame(cluster=RemoteCluster(self, (self.generation, fid), names), metrics=None, analysis=Analysis(**views),
                       taken_at=taken_at, status=status)
-        self._views[NAMES] = names
         with self._cond:
             self._frame = frame  # an older frame not taken yet is replaced: the UI wants the newest
             self._status = status
+            self._error = ""  # a frame from the current child: it works
             self._cond.notify_all()
 
     def _last_log_line(self) -> str:

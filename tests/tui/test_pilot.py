@@ -346,6 +346,23 @@ async def test_a_burst_of_keys_after_slash_all_land_in_the_filter():
         assert {r.key for r in table.visible_rows} == {"gpu-a100-1", "gpu-a100-2"}
 
 
+async def test_a_burst_after_slash_with_the_tables_own_keys_lands_in_the_filter():
+    """"/go" in one read: "g" (first row) and "o" (sort) are the table's bindings, and the table had
+    focus when they were queued; they are filter text and the sort stays."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("7", "down", "down")
+        table = panel(app, "findings").table
+        sort = (table.sort_column, table.sort_reverse)
+        for ch, key in (("/", "slash"), ("g", "g"), ("o", "o"), ("G", "G")):
+            app.post_message(events.Key(key, ch))
+        await until(pilot, lambda: table.filter == "goG")
+        assert (table.sort_column, table.sort_reverse) == sort and app.active_view == "findings"
+
+
 async def test_view_settled_waits_for_rows_built_off_the_ui_thread(monkeypatch):
     """Views over INLINE_ROWS build their rows in a worker; view_settled says when they are in place
     (the SVG export waits on it)."""
