@@ -290,7 +290,8 @@ class ProcessFeed:
                 return
             code = self.proc.wait()
             self._failed = True
-            why = self._error or f"the feed process exited (code {code}): {self._last_log_line()}"
+            how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited (code {code})"
+            why = self._error or f"the feed process {how}: {self._last_log_line()}"
             if time.monotonic() - started > RESTART_MAX_S:
                 backoff = RESTART_FIRST_S  # it ran a good while: a fresh failure
             self._error = f"{why}; restarting in {backoff:g}s (log {self.log_path})"
@@ -359,4 +360,13 @@ class ProcessFeed:
             lines = [ln for ln in Path(self.log_path).read_text(errors="replace").splitlines() if ln.strip()]
         except OSError:
             return "no log"
-        return lines[-1].strip()[:200] if lines else "no output"
+        return lines[-1].strip()[:200] if lines else "nothing in its log"
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
