@@ -12,7 +12,7 @@ from .. import model as m
 from . import wire as w
 from . import subrecords as sub
 from .subrecords import (
-    MIRROR_ANNOTATION, _EMPTY_TEMPLATE, _NO_AFFINITY, _annotations, _put, _shared_tuple, _strings, _template, _ts,
+    MIRROR_ANNOTATION, _EMPTY_TEMPLATE, _NO_AFFINITY, _annotations, _put, _strings, _template, _ts,
     condition, statuses,
 )
 
@@ -30,10 +30,10 @@ assert m.Pod.__struct_fields__[:24] == (
 
 
 def _pod_conditions(cs: list[w.Condition]) -> tuple[m.Condition, ...]:
-    """The kept conditions, looked up by their wire values; converted (and shared by value) on a miss."""
+    """The kept conditions, shared by pods whose kept conditions have equal wire values (see subrecords.statuses)."""
     key = tuple([c for c in cs if c.status != "True" or c.type not in _ROUTINE_POD_CONDITIONS])
     got = _conditions_by_value.get(key)  # frozen wire structs: hashed and compared in C
-    return got if got is not None else _put(_conditions_by_value, key, _shared_tuple([condition(c) for c in key]))
+    return got if got is not None else _put(_conditions_by_value, key, tuple([condition(c) for c in key]))
 
 
 def pod_page(items: list[w.Pod]) -> list[m.Pod]:

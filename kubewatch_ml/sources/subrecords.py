@@ -263,13 +263,7 @@ def _s(text: str) -> str:
 
 
 def _conditions(cs: list[w.Condition] | None) -> tuple[m.Condition, ...]:
-    if not cs:
-        return ()
-    return tuple(
-        m.Condition(type=_s(c.type), status=_s(c.status), reason=_s(c.reason), message=c.message,
-                    last_transition=_ts(c.last_transition_time))
-        for c in cs
-    )
+    return tuple([condition(c) for c in cs]) if cs else ()
 
 
 _owner_refs_dec = msgspec.json.Decoder(list[w.OwnerReference])
@@ -295,13 +289,12 @@ def _controller(raw) -> m.OwnerRef | None:
     return controllers.bounded()[bytes(raw)] if raw else None
 
 
-# Value-shared per-pod parts: equal values (a ReplicaSet's pods started in the same second, listed one
-# after another) share one record. Small caches: on a cluster where every value differs they only cost
-# their keys, and list order puts a workload's pods next to each other.
+# Value-shared per-pod parts: pods whose container statuses (or kept conditions) have equal wire values share one
+# tuple of records (a ReplicaSet's pods started in the same second, listed one after another). One lookup per pod,
+# keyed by the frozen wire structs (hashed in C), so where every value differs (per-pod timestamps on a real
+# cluster) a miss costs that lookup and an insert over a plain conversion. Small caches, emptied when full.
 _SHARED_MAX = 4096
-_status_cache: dict[tuple, m.ContainerStatus] = {}
-_condition_cache: dict[tuple, m.Condition] = {}
-_tuple_cache: dict[tuple, tuple] = {}
+_statuses_by_value: dict[tuple, tuple] = {}
 
 
 def _put(cache: dict, key, value):
@@ -309,18 +302,6 @@ def _put(cache: dict, key, value):
         cache.clear()
     cache[key] = value
     return value
-
-
-def _shared(cache: dict, key: tuple, make):
-    got = cache.get(key)
-    return got if got is not None else _put(cache, key, make(*key))
-
-
-def _shared_tuple(items: list) -> tuple:
-    """One tuple per distinct sequence of shared records (keyed by identity: the cache keeps them alive)."""
-    key = tuple(map(id, items))
-    got = _tuple_cache.get(key)
-    return got if got is not None else _put(_tuple_cache, key, tuple(items))
 
 
 def _status(s: w.ContainerStatus) -> m.ContainerStatus:
@@ -334,31 +315,25 @@ def _status(s: w.ContainerStatus) -> m.ContainerStatus:
         elif st.waiting is not None:
             reason, message = st.waiting.reason, st.waiting.message
     lt = s.last_state.terminated if s.last_state is not None else None
-    key = (
+    return m.ContainerStatus(  # the fields of m.ContainerStatus, in order
         _S(s.name, s.name), s.ready, bool(s.started) if s.started is not None else state == "running",
         s.restart_count, state, _S(reason, reason), message, started_at,
         _s(lt.reason) if lt is not None else "", lt.exit_code if lt is not None else None,
         _ts(lt.finished_at) if lt is not None else 0.0,
-    )  # the fields of m.ContainerStatus, in order
-    return _shared(_status_cache, key, m.ContainerStatus)
-
-
-_statuses_by_value: dict[tuple, tuple] = {}
+    )
 
 
 def statuses(ss: list[w.ContainerStatus] | None) -> tuple[m.ContainerStatus, ...]:
-    """Looked up by the wire values (frozen wire structs hash in C); converted, and shared by value, on a miss."""
     if not ss:
         return ()
     key = tuple(ss)
     got = _statuses_by_value.get(key)
-    return got if got is not None else _put(_statuses_by_value, key, _shared_tuple([_status(s) for s in ss]))
+    return got if got is not None else _put(_statuses_by_value, key, tuple([_status(s) for s in ss]))
 
 
 def condition(c: w.Condition) -> m.Condition:
     t, st, r = c.type, c.status, c.reason
-    return _shared(_condition_cache, (_S(t, t), _S(st, st), _S(r, r), c.message, _ts(c.last_transition_time)),
-                   m.Condition)
+    return m.Condition(_S(t, t), _S(st, st), _S(r, r), c.message, _ts(c.last_transition_time))
 
 
 def _affinity_terms(a: w.Affinity | None) -> tuple[tuple[m.Requirement, ...], ...]:
