@@ -290,3 +290,24 @@ def test_live_feed_analyses_on_the_cluster_clock_and_ages_data_on_ours(monkeypat
     assert frame is not None and seen
     assert abs(seen[-1] - (time.time() - day)) < 5  # analysis "now" is the cluster's
     assert abs(frame.taken_at - (frame.cluster.taken_at + day)) < 5  # the frame's time is ours
+
+
+def test_loading_screen_says_why_the_feed_is_not_coming():
+    """A feed that failed before its first frame (the feed process could not connect, or died) is said on
+    the loading screen, not left as a spinner."""
+    import io
+
+    from rich.console import Console
+
+    from kubewatch_ml.screens.loading import loading_text
+
+    def shown(status):
+        c = Console(width=120, file=io.StringIO(), color_system=None)
+        c.print(loading_text(status, Palette(), "*"))
+        return c.file.getvalue()
+
+    fine = FeedStatus(context="prod", server="https://k8s", api_state="connecting")
+    failed = FeedStatus(context="prod", server="https://k8s", api_state="error",
+                        api_error="the feed process was killed by SIGKILL: nothing in its log; restarting in 1s")
+    assert "killed by SIGKILL" not in shown(fine)
+    assert "the feed process was killed by SIGKILL: nothing in its log; restarting in 1s" in shown(failed)
