@@ -1,6 +1,6 @@
 """Metrics without Prometheus: scrape kube-state-metrics, dcgm-exporter and the kubelet
-(/metrics/probes, /metrics/cadvisor) directly, parse with prometheus_client's parser
-(queries/exposition.py), and compute what the catalog's queries would answer, keeping a bounded
+(/metrics/probes, /metrics/cadvisor) directly, read only what the queries need of their text
+(queries/exposition.pick: the samples in PICKS, and of each only the labels read below), and compute what the catalog's queries would answer, keeping a bounded
 in-memory history for what needs one (CPU rate, increases, 30-minute GPU average, HPA history).
 
 With less history than a query needs, the number says so: util_avg_30m is None until the GPU has
@@ -11,37 +11,52 @@ from __future__ import annotations
 import collections
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import requests
 
 from ..metrics_snapshot import AREAS, MetricsSnapshot
 from ..queries.catalog import AREA_EXPORTER
-from ..queries.exposition import ExpositionError, Samples, parse_exposition, select
+from ..queries.exposition import ExpositionError, Pick, pick
 from ..queries.results import BUILDERS, AreaMemory, Rows, Series, assemble, gpu_key
 from .prometheus import fault_reason
 
 EXPORTERS = ("kube-state-metrics", "dcgm", "probes", "cadvisor")
-# The samples direct mode reads from each exporter; the rest of the text is skipped unparsed.
-NEEDED: dict[str, frozenset[str]] = {
-    "kube-state-metrics": frozenset({
-        "kube_resourcequota", "kube_horizontalpodautoscaler_status_current_replicas",
-        "kube_horizontalpodautoscaler_status_desired_replicas", "kube_horizontalpodautoscaler_spec_min_replicas",
-        "kube_horizontalpodautoscaler_spec_max_replicas", "kube_pod_container_status_restarts_total",
-        "kube_horizontalpodautoscaler_spec_target_metric", "kube_horizontalpodautoscaler_status_target_metric",
-        "kube_pod_container_status_waiting_reason"}),
-    "dcgm": frozenset({"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE",
-                       "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_XID_ERRORS"}),
-    "probes": frozenset({"prober_probe_total"}),
-    "cadvisor": frozenset({"container_cpu_usage_seconds_total", "container_memory_working_set_bytes"}),
+_CONTAINER = ("namespace", "pod", "container")
+_HPA = ("namespace", "horizontalpodautoscaler", "metric_name", "metric_target_type")
+# every label results.build_gpu reads of a GPU row (gpu_key and the GpuSample fields)
+_GPU = ("Hostname", "hostname", "node", "gpu", "GPU_I_ID", "UUID", "modelName", "GPU_I_PROFILE", "namespace", "pod", "container")
+_HPA_REPLICAS = ("kube_horizontalpodautoscaler_status_current_replicas", "kube_horizontalpodautoscaler_status_desired_replicas",
+                 "kube_horizontalpodautoscaler_spec_min_replicas", "kube_horizontalpodautoscaler_spec_max_replicas")
+_HPA_METRICS = ("kube_horizontalpodautoscaler_spec_target_metric", "kube_horizontalpodautoscaler_status_target_metric")
+# What direct mode reads of each exporter: these samples, of each only the labels its _eval_* reads
+# (and the rows it keeps); the rest of the text is skipped unparsed. At 150k pods the texts are
+# ~0.8 GB; a dict per sample of all its labels was ~1.5 GB and most of a 30 s fetch.
+PICKS: dict[str, dict[str, Pick]] = {
+    "kube-state-metrics": {
+        "kube_resourcequota": Pick(("namespace", "resourcequota", "resource", "type")),
+        **{n: Pick(_HPA) for n in _HPA_REPLICAS + _HPA_METRICS},
+        "kube_pod_container_status_restarts_total": Pick(_CONTAINER),
+        "kube_pod_container_status_waiting_reason": Pick(_CONTAINER, (("reason", "CrashLoopBackOff"),))},
+    "dcgm": {**{n: Pick(_GPU) for n in ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE",
+                                        "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_XID_ERRORS")},
+             "DCGM_FI_PROF_GR_ENGINE_ACTIVE": Pick(_GPU, (("GPU_I_PROFILE", "!"),))},  # MIG slices only
+    "probes": {"prober_probe_total": Pick(_CONTAINER + ("probe_type",), (("result", "failed"),))},
+    # image="" rows are the pod's and the node's cgroups, not containers (the mixin's image!="")
+    "cadvisor": {n: Pick(_CONTAINER, (("container", "!"), ("image", "!")))
+                 for n in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes")},
 }
+NEEDED: dict[str, frozenset[str]] = {exp: frozenset(p) for exp, p in PICKS.items()}
+Picked = dict[str, list[tuple[tuple[str, ...], float]]]  # sample name -> [(picked label values, value)]
+_CHUNK = 1 << 20  # bytes read at a time: a text is parsed as it arrives, never held whole
 
 
 @dataclass
 class Endpoint:
-    """One exporter's /metrics: `get()` returns the body (or one per node) or raises; `where` names it."""
+    """One exporter's /metrics: `get()` returns the body (whole, as chunks while they arrive, or a
+    list of those, one per node of a DaemonSet) or raises; `where` names it."""
     where: str
-    get: Callable[[], "bytes | list[bytes]"]
+    get: Callable[[], "bytes | Iterable[bytes] | list[bytes | Iterable[bytes]]"]
 
 
 class EndpointError(Exception):
@@ -56,12 +71,18 @@ class EndpointMissing(EndpointError):
 def http_endpoint(url: str, timeout: float, session: requests.Session | None = None) -> Endpoint:
     s = session or requests.Session()
 
-    def get() -> bytes:
-        r = s.get(url, timeout=timeout, headers={"Accept": "text/plain;version=0.0.4"})
+    def get() -> Iterator[bytes]:
+        r = s.get(url, timeout=timeout, headers={"Accept": "text/plain;version=0.0.4"}, stream=True)
         if r.status_code != 200:
+            r.close()
             raise EndpointError(f"HTTP {r.status_code}")
-        return r.content
+        return _chunks(r)
     return Endpoint(url, get)
+
+
+def _chunks(r: requests.Response) -> Iterator[bytes]:
+    with r:
+        yield from r.iter_content(_CHUNK)
 
 
 def _add_point(d: collections.deque, point: tuple, step: float) -> None:
@@ -73,13 +94,13 @@ def _add_point(d: collections.deque, point: tuple, step: float) -> None:
         d.append(point)
 
 
-def merge_bodies(body: bytes | list[bytes], only: frozenset[str] | None = None) -> Samples:
+def read_bodies(body: Any, picks: dict[str, Pick]) -> Picked:
     """One exporter's text, or several (one per node of a DaemonSet) merged."""
     if not isinstance(body, list):
-        return parse_exposition(body, only)
-    merged: Samples = {}
+        return pick(body, picks)
+    merged: Picked = {}
     for b in body:
-        for name, rows in parse_exposition(b, only).items():
+        for name, rows in pick(b, picks).items():
             merged.setdefault(name, []).extend(rows)
     return merged
 
@@ -89,31 +110,39 @@ def http_endpoints(urls: list[str], timeout: float, session: requests.Session | 
     if len(urls) == 1:
         return http_endpoint(urls[0], timeout, session)
     parts = [http_endpoint(u, timeout, session) for u in urls]
-    return Endpoint(f"{len(urls)} URLs ({urls[0]}, ...)", lambda: [p.get() for p in parts])
+    return Endpoint(f"{len(urls)} URLs ({urls[0]}, ...)", lambda: [_later(p) for p in parts])
 
 
-class _Counter:
-    """A counter's values over a window, stored only when they change (bounded memory)."""
-    __slots__ = ("points",)
+def _later(ep: Endpoint) -> Iterator[bytes]:
+    """One URL's chunks, its request sent when they are first read (one connection at a time)."""
+    body = ep.get()
+    yield from ([body] if isinstance(body, (bytes, bytearray)) else body)
 
-    def __init__(self):
-        self.points: collections.deque[tuple[float, float]] = collections.deque()
 
-    def add(self, t: float, v: float, window: float) -> None:
-        p = self.points
-        if not p or p[-1][1] != v:
-            p.append((t, v))
-        while len(p) > 1 and p[1][0] <= t - window:  # keep one point at or before the window start
-            p.popleft()
+Points = tuple[tuple[float, float], ...]
 
-    def increase(self) -> float:
-        """Growth within the window (counter resets count as growth from 0)."""
-        total, prev = 0.0, None
-        for _, v in self.points:
-            if prev is not None:
-                total += v - prev if v >= prev else v
-            prev = v
-        return total
+
+def _counted(points: Points | None, t: float, v: float, window: float) -> Points:
+    """A counter's values over a window, a point stored only when the value changes (most never do:
+    one small tuple each, not an object and a deque per container)."""
+    if points is None:
+        return ((t, v),)
+    if points[-1][1] != v:
+        points = points + ((t, v),)
+    i = 0
+    while len(points) - i > 1 and points[i + 1][0] <= t - window:  # keep one point at or before the window start
+        i += 1
+    return points[i:] if i else points
+
+
+def _increase(points: Points) -> float:
+    """Growth within the window (counter resets count as growth from 0)."""
+    total, prev = 0.0, None
+    for _, v in points:
+        if prev is not None:
+            total += v - prev if v >= prev else v
+        prev = v
+    return total
 
 
 class ScrapeMetrics:
@@ -134,13 +163,16 @@ class ScrapeMetrics:
         self.source = "direct scrape: " + (", ".join(endpoints) or "nothing")  # MetricsSnapshot.source: short
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scrape")
         # history
-        self._cpu: dict[tuple, tuple[float, float, float | None, float | None]] = {}  # key -> (t, v, prev_t, prev_v)
-        self._probe_fail: dict[tuple, _Counter] = {}
-        self._restarts: dict[tuple, _Counter] = {}
+        self._cpu: dict[tuple, float] = {}  # (namespace, pod, container) -> CPU seconds at _cpu_t
+        self._cpu_t: float | None = None
+        self._probe_fail: dict[tuple, Points] = {}
+        self._restarts: dict[tuple, Points] = {}
         self._crashloop_seen: dict[tuple, float] = {}
         self._gpu_util: dict[tuple, collections.deque] = {}  # key -> deque[(t, util)]
         self._gpu_first: dict[tuple, float] = {}
-        self._hpa: dict[tuple, collections.deque] = {}  # key -> deque[(t, cur, des, min, max)]
+        self._hpa: dict[tuple, collections.deque] = {}  # key -> deque[(t, {key: index}, values)]
+        self._hpa_shapes: dict[tuple, dict[tuple, int]] = {}  # one shared key index per set of series
+        self._labels: dict[tuple, dict[tuple, dict[str, str]]] = {}  # one fetch's row labels, shared by areas
 
     def describe(self) -> str:
         return self.label
@@ -153,15 +185,21 @@ class ScrapeMetrics:
         except Exception as e:  # noqa: BLE001 - the last line of defence for the UI's worker
             reason = f"metrics fetch failed: {type(e).__name__}: {str(e)[:120]}"
             return assemble(now, self.source, {a: self.memory.failed(a, reason, now) for a in AREAS})
+        finally:
+            self._labels = {}
+
+    def _scrape(self, name: str) -> Picked:
+        """In a pool thread: read one exporter's text as it arrives, keeping only what PICKS asks."""
+        return read_bodies(self.endpoints[name].get(), PICKS.get(name, {}))
 
     def _fetch(self, now: float) -> MetricsSnapshot:
-        futures = {name: self._pool.submit(ep.get) for name, ep in self.endpoints.items()}
-        parsed: dict[str, Samples] = {}
+        futures = {name: self._pool.submit(self._scrape, name) for name in self.endpoints}
+        parsed: dict[str, Picked] = {}
         failed: dict[str, str] = {}
         for name, f in futures.items():
             where = self.endpoints[name].where
             try:
-                parsed[name] = merge_bodies(f.result(), NEEDED.get(name))
+                parsed[name] = f.result()
             except ExpositionError as e:
                 failed[name] = f"{name} at {where}: {e}"
             except EndpointMissing as e:
@@ -187,19 +225,31 @@ class ScrapeMetrics:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # --- the catalog's queries, computed locally ----------------------------------------------
-    def _evaluate(self, area: str, s: Samples, now: float) -> tuple[dict[str, Rows], dict[str, Series], str]:
+    def _evaluate(self, area: str, s: Picked, now: float) -> tuple[dict[str, Rows], dict[str, Series], str]:
         return getattr(self, f"_eval_{area}")(s, now)
 
-    def _eval_gpu(self, s: Samples, now: float):
-        rows: dict[str, Rows] = {
-            "gpu_util": select(s, "DCGM_FI_DEV_GPU_UTIL"),
-            "gpu_engine_active": [(lb, v) for lb, v in select(s, "DCGM_FI_PROF_GR_ENGINE_ACTIVE") if lb.get("GPU_I_PROFILE")],
-            "gpu_fb_used": select(s, "DCGM_FI_DEV_FB_USED"), "gpu_fb_free": select(s, "DCGM_FI_DEV_FB_FREE"),
-            "gpu_power": select(s, "DCGM_FI_DEV_POWER_USAGE"), "gpu_temp": select(s, "DCGM_FI_DEV_GPU_TEMP"),
-            "gpu_xid": [(lb, v) for lb, v in select(s, "DCGM_FI_DEV_XID_ERRORS") if v > 0],
+    def _row(self, columns: tuple[str, ...], values: tuple[str, ...]) -> dict[str, str]:
+        """The labels a query's row would carry (empty ones left out), one dict per label set per fetch."""
+        made = self._labels.get(columns)
+        if made is None:
+            made = self._labels[columns] = {}
+        lb = made.get(values)
+        if lb is None:
+            lb = made[values] = {k: v for k, v in zip(columns, values) if v}
+        return lb
+
+    def _eval_gpu(self, s: Picked, now: float):
+        def rows(name: str) -> Rows:
+            return [(self._row(_GPU, t), v) for t, v in s.get(name, ())]
+        xid = rows("DCGM_FI_DEV_XID_ERRORS")
+        rows_: dict[str, Rows] = {
+            "gpu_util": rows("DCGM_FI_DEV_GPU_UTIL"), "gpu_engine_active": rows("DCGM_FI_PROF_GR_ENGINE_ACTIVE"),
+            "gpu_fb_used": rows("DCGM_FI_DEV_FB_USED"), "gpu_fb_free": rows("DCGM_FI_DEV_FB_FREE"),
+            "gpu_power": rows("DCGM_FI_DEV_POWER_USAGE"), "gpu_temp": rows("DCGM_FI_DEV_GPU_TEMP"),
+            "gpu_xid": [(lb, v) for lb, v in xid if v > 0],
         }
-        current: dict[tuple, tuple[dict, float]] = {gpu_key(lb): (lb, v) for lb, v in rows["gpu_util"]}
-        for lb, v in rows["gpu_engine_active"]:
+        current: dict[tuple, tuple[Any, float]] = {gpu_key(lb): (lb, v) for lb, v in rows_["gpu_util"]}
+        for lb, v in rows_["gpu_engine_active"]:
             current.setdefault(gpu_key(lb), (lb, v * 100.0))
         avg_rows, hist = [], []
         for k, (lb, u) in current.items():
@@ -216,96 +266,84 @@ class ScrapeMetrics:
         for k in set(self._gpu_util) - set(current):  # GPUs gone from the exporter
             del self._gpu_util[k]
             self._gpu_first.pop(k, None)
-        rows["gpu_util_avg_30m"] = avg_rows
+        rows_["gpu_util_avg_30m"] = avg_rows
         note = "" if avg_rows or not current else f"30-min averages after {self.idle_window:g}s of scraping"
-        return rows, {"gpu_util_history": hist}, note
+        return rows_, {"gpu_util_history": hist}, note
 
-    def _eval_usage(self, s: Samples, now: float):
-        cpu_now: dict[tuple, tuple[dict, float]] = {}
-        for lb, v in select(s, "container_cpu_usage_seconds_total"):
-            if lb.get("container") and lb.get("image"):
-                k = (lb.get("namespace", ""), lb.get("pod", ""), lb["container"])
-                cpu_now[k] = (lb, cpu_now.get(k, (lb, 0.0))[1] + v)
+    def _eval_usage(self, s: Picked, now: float):
+        cpu_now: dict[tuple, float] = {}
+        for k, v in s.get("container_cpu_usage_seconds_total", ()):
+            cpu_now[k] = cpu_now.get(k, 0.0) + v
         cpu_rows = []
-        fresh = {}
-        for k, (lb, v) in cpu_now.items():
-            prev = self._cpu.get(k)
-            fresh[k] = (now, v)
-            if prev and now > prev[0]:
-                dv = v - prev[1] if v >= prev[1] else v  # a reset: the container restarted
-                cpu_rows.append(({"namespace": k[0], "pod": k[1], "container": k[2]}, dv / (now - prev[0])))
-        self._cpu = fresh
+        prev_t, prev = self._cpu_t, self._cpu
+        if prev_t is not None and now > prev_t:
+            for k, v in cpu_now.items():
+                p = prev.get(k)
+                if p is not None:
+                    dv = v - p if v >= p else v  # a reset: the container restarted
+                    cpu_rows.append((self._row(_CONTAINER, k), dv / (now - prev_t)))
+        self._cpu, self._cpu_t = cpu_now, now
         mem: dict[tuple, float] = {}
-        for lb, v in select(s, "container_memory_working_set_bytes"):
-            if lb.get("container") and lb.get("image"):
-                k = (lb.get("namespace", ""), lb.get("pod", ""), lb["container"])
-                mem[k] = max(mem.get(k, 0.0), v)
-        mem_rows = [({"namespace": k[0], "pod": k[1], "container": k[2]}, v) for k, v in mem.items()]
+        for k, v in s.get("container_memory_working_set_bytes", ()):
+            mem[k] = max(mem.get(k, 0.0), v)
+        mem_rows = [(self._row(_CONTAINER, k), v) for k, v in mem.items()]
         note = "" if cpu_rows or not cpu_now else "CPU usage from the second scrape on"
         return {"container_cpu": cpu_rows, "container_memory": mem_rows}, {}, note
 
-    def _eval_probes(self, s: Samples, now: float):
+    def _eval_probes(self, s: Picked, now: float):
         window = 300.0
-        seen = {}
-        for lb, v in select(s, "prober_probe_total", result="failed"):
-            k = (lb.get("namespace", ""), lb.get("pod", ""), lb.get("container", ""), lb.get("probe_type", ""))
+        seen: dict[tuple, float] = {}
+        for k, v in s.get("prober_probe_total", ()):
             seen[k] = seen.get(k, 0.0) + v
-        for k, v in seen.items():
-            self._probe_fail.setdefault(k, _Counter()).add(now, v, window)
-        for k in set(self._probe_fail) - set(seen):
-            del self._probe_fail[k]
-        rows = [({"namespace": k[0], "pod": k[1], "container": k[2], "probe_type": k[3]}, c.increase())
-                for k, c in self._probe_fail.items()]
+        old = self._probe_fail
+        self._probe_fail = {k: _counted(old.get(k), now, v, window) for k, v in seen.items()}  # gone ones go
+        cols = _CONTAINER + ("probe_type",)
+        rows = [(self._row(cols, k), _increase(p)) for k, p in self._probe_fail.items()]
         return {"probe_failures_5m": rows}, {}, ""
 
-    def _eval_restarts(self, s: Samples, now: float):
+    def _eval_restarts(self, s: Picked, now: float):
         window = 3600.0
-        seen = {}
-        for lb, v in select(s, "kube_pod_container_status_restarts_total"):
-            seen[(lb.get("namespace", ""), lb.get("pod", ""), lb.get("container", ""))] = v
-        for k, v in seen.items():
-            self._restarts.setdefault(k, _Counter()).add(now, v, window)
-        for k in set(self._restarts) - set(seen):
-            del self._restarts[k]
-        for lb, v in select(s, "kube_pod_container_status_waiting_reason", reason="CrashLoopBackOff"):
+        seen = dict(s.get("kube_pod_container_status_restarts_total", ()))
+        old = self._restarts
+        self._restarts = {k: _counted(old.get(k), now, v, window) for k, v in seen.items()}  # gone ones go
+        for k, v in s.get("kube_pod_container_status_waiting_reason", ()):
             if v >= 1:
-                self._crashloop_seen[(lb.get("namespace", ""), lb.get("pod", ""), lb.get("container", ""))] = now
+                self._crashloop_seen[k] = now
         self._crashloop_seen = {k: t for k, t in self._crashloop_seen.items() if t >= now - 300.0}
-        rows = {"restarts_1h": [({"namespace": k[0], "pod": k[1], "container": k[2]}, c.increase())
-                                for k, c in self._restarts.items()],
-                "crashlooping": [({"namespace": k[0], "pod": k[1], "container": k[2]}, 1.0) for k in self._crashloop_seen]}
+        rows = {"restarts_1h": [(self._row(_CONTAINER, k), _increase(p)) for k, p in self._restarts.items()],
+                "crashlooping": [(self._row(_CONTAINER, k), 1.0) for k in self._crashloop_seen]}
         return rows, {}, ""
 
-    def _eval_hpa_history(self, s: Samples, now: float):
-        names = ("kube_horizontalpodautoscaler_status_current_replicas", "kube_horizontalpodautoscaler_status_desired_replicas",
-                 "kube_horizontalpodautoscaler_spec_min_replicas", "kube_horizontalpodautoscaler_spec_max_replicas")
-        metric_fams = ("kube_horizontalpodautoscaler_spec_target_metric", "kube_horizontalpodautoscaler_status_target_metric")
+    def _eval_hpa_history(self, s: Picked, now: float):
         cur: dict[tuple, dict[tuple, float]] = {}  # hpa -> {(family, metric_name, target_type): value}
-        for n in names + metric_fams:
-            for lb, v in select(s, n):
-                k = (lb.get("namespace", ""), lb.get("horizontalpodautoscaler", ""))
-                cur.setdefault(k, {})[(n, lb.get("metric_name", ""), lb.get("metric_target_type", ""))] = v
+        for n in _HPA_REPLICAS + _HPA_METRICS:
+            for (ns, hpa, metric, target), v in s.get(n, ()):
+                cur.setdefault((ns, hpa), {})[(n, metric, target)] = v
         for k, vals in cur.items():
+            keys = tuple(vals)
+            index = self._hpa_shapes.get(keys)
+            if index is None:
+                index = self._hpa_shapes[keys] = {key: i for i, key in enumerate(keys)}
             d = self._hpa.setdefault(k, collections.deque(maxlen=self.hpa_points))
-            _add_point(d, (now, vals), self.hpa_step)
+            _add_point(d, (now, index, tuple(vals.values())), self.hpa_step)
             while d and d[0][0] < now - self.history_seconds:
                 d.popleft()
         for k in set(self._hpa) - set(cur):
             del self._hpa[k]
         series: Series = []
         for (ns, name), d in self._hpa.items():
-            keys = sorted({key for _, vals in d for key in vals})
-            for key in keys:
-                pts = [(t, vals[key]) for t, vals in d if key in vals]
+            for key in sorted({key for _, index, _ in d for key in index}):
+                pts = [(t, vals[index[key]]) for t, index, vals in d if key in index]
                 lb = {"__name__": key[0], "namespace": ns, "horizontalpodautoscaler": name}
                 if key[1] or key[2]:
                     lb.update(metric_name=key[1], metric_target_type=key[2])
                 series.append((lb, pts))
-        return {}, {"hpa_replicas_history": [x for x in series if x[0]["__name__"] in names],
-                    "hpa_metric_history": [x for x in series if x[0]["__name__"] in metric_fams]}, ""
+        return {}, {"hpa_replicas_history": [x for x in series if x[0]["__name__"] in _HPA_REPLICAS],
+                    "hpa_metric_history": [x for x in series if x[0]["__name__"] in _HPA_METRICS]}, ""
 
-    def _eval_quota(self, s: Samples, now: float):
-        return {"quota": select(s, "kube_resourcequota")}, {}, ""
+    def _eval_quota(self, s: Picked, now: float):
+        cols = PICKS["kube-state-metrics"]["kube_resourcequota"].columns
+        return {"quota": [(self._row(cols, t), v) for t, v in s.get("kube_resourcequota", ())]}, {}, ""
 
-    def _eval_ksm(self, s: Samples, now: float):
+    def _eval_ksm(self, s: Picked, now: float):
         return {}, {}, ""
