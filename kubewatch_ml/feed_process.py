@@ -288,6 +288,8 @@ class ProcessFeed:
             self._read(self.proc)
             if self._closed.is_set():
                 return
+            if self.proc.poll() is None:  # the stream broke but the child lives: stop it, start afresh
+                self._stop_child(self.proc)
             code = self.proc.wait()
             self._failed = True
             how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited (code {code})"

@@ -191,3 +191,27 @@ def test_the_dashboard_on_a_process_feed_shows_a_gpu_nodes_pods(sim):
         feed.close()
         feed.conn.close()
     assert feed.proc.returncode == 0
+
+
+def test_a_broken_stream_stops_the_child_and_starts_another(sim, monkeypatch):
+    """A frame the dashboard cannot read (here: joining its pieces fails once) must not leave a live child
+    writing into a pipe nobody reads, nor hang the reader: the child is stopped and a new one started."""
+    real, calls = feed_process.join_value, []
+
+    def flaky(pieces):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("garbled piece")
+        return real(pieces)
+
+    monkeypatch.setattr(feed_process, "join_value", flaky)
+    feed = open_feed(_settings(sim))
+    try:
+        first = feed.proc
+        status = _wait(lambda: "stream broken" in feed.progress().api_error and feed.progress(), what="the broken stream said")
+        assert "garbled piece" in status.api_error and status.api_state == "error"
+        frame = _first_frame(feed)
+        assert feed.restarts == 1 and first.poll() is not None and frame.analysis.gpu_nodes.rows
+    finally:
+        feed.close()
+        Path(feed.log_path).unlink(missing_ok=True)
