@@ -186,25 +186,68 @@ def _reader(p: Pick | None, names: tuple[str, ...]) -> Callable[[list[str]], obj
     return read
 
 
+def _fit(name: str, gaps: tuple[str, ...], names: tuple[str, ...], p: Pick | None):
+    """For lines of one sample with one label shape (the quote-split gaps, already checked) and no
+    escapes: a regex for the whole line capturing only the label values `p` reads and the value, and
+    its groups -> what `p` keeps (None: dropped by `where`). Most lines are then one C-level match."""
+    last = {n: i for i, n in enumerate(names)}
+    need = sorted(range(len(names)) if p is None else
+                  {last[c] for c in p.columns + tuple(k for k, _ in p.where) if c in last})
+    group = {i: g for g, i in enumerate(need)}
+    pat = re.escape(f"{name}{{{gaps[0][1:]}")
+    for i in range(len(names)):
+        pat += r'"([^"\\]*)"' if i in group else r'"[^"\\]*"'
+        pat += re.escape(gaps[i + 1])
+    fit = re.compile(pat + r"\}" + _REST.pattern).fullmatch
+    if p is None:
+        return fit, lambda g: {k: x for k, x in zip(names, g) if x}
+    absent = len(need) + 1  # past the value: the "" appended when a column or test label is absent
+    cols = [group[last[c]] if c in last else absent for c in p.columns]
+    tests = [(group[last[k]] if k in last else absent, want[1:] if want.startswith("!") else want, want.startswith("!"))
+             for k, want in p.where]
+    pad = absent in cols or any(i == absent for i, _, _ in tests)
+    get = itemgetter(*cols) if len(cols) > 1 else (lambda g, i=cols[0]: (g[i],)) if cols else (lambda g: ())
+
+    def conv(g: tuple):
+        if pad:
+            g = g + ("",)
+        for i, want, negate in tests:
+            if (g[i] == want) == negate:
+                return None
+        return get(g)
+    return fit, conv
+
+
 def pick(body: bytes | Iterable[bytes], picks: Mapping[str, Pick | None]) -> dict[str, list]:
     """The wanted samples of one exporter's text, given whole or as chunks as they arrive: only the
-    lines of `picks`' sample names are parsed: one C-level search over the text finds them. Each keeps what its Pick asks for as one shared tuple
-    per distinct label set (None: all labels, as a dict). NaN and DCGM's sentinels are dropped.
-    Raises ExpositionError for a malformed line of a wanted sample."""
+    lines of `picks`' sample names are parsed (one C-level search over the text finds them, and
+    most are then one regex match for their label shape). Each keeps what its Pick asks for as one
+    shared tuple per distinct label set (None: all labels, as a dict). NaN and DCGM's sentinels are
+    dropped. Raises ExpositionError for a malformed line of a wanted sample."""
     if not picks:
         return {}
-    order = sorted(picks, key=len, reverse=True)
-    alt = "|".join(re.escape(n) for n in order)
+    alt = "|".join(re.escape(n) for n in sorted(picks, key=len, reverse=True))
     find = re.compile(rf"\n(?=({alt})[{{ \t])([^\n]*)".encode()).findall
     first = re.compile(rf"(?=({alt})[{{ \t])([^\n]*)".encode()).match
     bnames = {n.encode(): n for n in picks}
     out: dict[str, list] = {n: [] for n in picks}
     shapes: dict = {}
     readers: dict = {}
-    recent = {n: (None, None) for n in picks}  # per sample: the last label shape and its reader
+    fits: dict[str, list] = {n: [] for n in picks}  # per sample: (fit, conv) of the shapes seen, latest first
     memo: dict = {}
     intern = sys.intern
-    rest_match = _REST.fullmatch
+
+    def slow(name: str, line: str):
+        """A line no known shape fits: checked and split the long way; its shape is learnt."""
+        ne = len(name)
+        names, values, v = _split(line, ne, shapes)
+        if line.startswith("{", ne) and "\\" not in line:
+            gaps = tuple(("," + line[ne + 1:line.rfind("}")]).split('"')[0::2])
+            fits[name].insert(0, _fit(name, gaps, names, picks[name]))
+        read = readers.get((name, names))
+        if read is None:
+            read = readers[(name, names)] = _reader(picks[name], names)
+        return read, values, v
 
     def lines(buf: bytes, a: int, b: int):
         try:
@@ -212,41 +255,28 @@ def pick(body: bytes | Iterable[bytes], picks: Mapping[str, Pick | None]) -> dic
         except UnicodeDecodeError as e:
             raise ExpositionError(f"not UTF-8 text: {e}") from None
         for name, line in found:
-            ne = len(name)
-            if line[ne] == "{" and "\\" not in line:  # the usual line: split at its quotes
-                close = line.rfind("}")
-                parts = ("," + line[ne + 1:close]).split('"')
-                gaps = parts[0::2]
-                seen_gaps, read = recent[name]
-                if gaps != seen_gaps or not len(parts) & 1:
-                    if not len(parts) & 1:
-                        raise _bad("bad labels", line)
-                    key = tuple(gaps)
-                    names = shapes.get(key)
-                    if names is None:
-                        names = shapes[key] = _label_names(key, line)
-                    read = readers.get((name, names))
-                    if read is None:
-                        read = readers[(name, names)] = _reader(picks[name], names)
-                    recent[name] = (gaps, read)
-                m = rest_match(line, close + 1)
-                if m is None:
-                    raise _bad("bad value", line)
-                values = parts[1::2]
-            else:
-                names, values, v = _split(line, ne, shapes)
-                read = readers.get((name, names))
-                if read is None:
-                    read = readers[(name, names)] = _reader(picks[name], names)
-                m = None
+            known = fits[name]
+            m = known[0][0](line) if known else None
+            if m is None and len(known) > 1:
+                for i, f in enumerate(known):
+                    m = f[0](line)
+                    if m is not None:
+                        known.insert(0, known.pop(i))
+                        break
             if m is not None:
+                g = m.groups()
                 try:
-                    v = float(m.group(1))
+                    v = float(g[-1])
                 except ValueError:
                     raise _bad("bad value", line) from None
-            if v != v or abs(v) >= _SENTINEL:
-                continue
-            labels = read(values)
+                if v != v or abs(v) >= _SENTINEL:
+                    continue
+                labels = known[0][1](g)
+            else:
+                read, values, v = slow(name, line)
+                if v != v or abs(v) >= _SENTINEL:
+                    continue
+                labels = read(values)
             if labels is None:
                 continue
             if type(labels) is tuple:

@@ -9,7 +9,7 @@ been watched for the whole idle window; CPU usage appears from the second scrape
 from __future__ import annotations
 
 import collections
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -193,33 +193,38 @@ class ScrapeMetrics:
         return read_bodies(self.endpoints[name].get(), PICKS.get(name, {}))
 
     def _fetch(self, now: float) -> MetricsSnapshot:
-        futures = {name: self._pool.submit(self._scrape, name) for name in self.endpoints}
-        parsed: dict[str, Picked] = {}
-        failed: dict[str, str] = {}
-        for name, f in futures.items():
-            where = self.endpoints[name].where
-            try:
-                parsed[name] = f.result()
-            except ExpositionError as e:
-                failed[name] = f"{name} at {where}: {e}"
-            except EndpointMissing as e:
-                failed[name] = str(e)
-            except EndpointError as e:
-                failed[name] = f"{name} at {where} answered {e}"
-            except Exception as e:
-                failed[name] = fault_reason(e, f"{name} at {where}", self.timeout)
+        futures = {self._pool.submit(self._scrape, name): name for name in self.endpoints}
         results: dict[str, Any] = {}
+        # each exporter's areas are computed as soon as its text is read, while the others still arrive
+        for f in as_completed(futures):
+            name = futures[f]
+            where = self.endpoints[name].where
+            failed = None
+            try:
+                parsed = f.result()
+            except ExpositionError as e:
+                failed = f"{name} at {where}: {e}"
+            except EndpointMissing as e:
+                failed = str(e)
+            except EndpointError as e:
+                failed = f"{name} at {where} answered {e}"
+            except Exception as e:
+                failed = fault_reason(e, f"{name} at {where}", self.timeout)
+            for area in AREAS:
+                if AREA_EXPORTER[area] != name:
+                    continue
+                if failed is not None:
+                    results[area] = self.memory.failed(area, failed, now)
+                else:
+                    rows, ranges, note = self._evaluate(area, parsed, now)
+                    results[area] = self.memory.succeeded(area, BUILDERS[area](rows, ranges), now, note)
+            parsed = None  # not held while the next exporter's areas are computed
         for area in AREAS:
-            exp = AREA_EXPORTER[area]
-            if exp in failed:
-                results[area] = self.memory.failed(area, failed[exp], now)
-            elif exp not in parsed:
+            if area not in results:
+                exp = AREA_EXPORTER[area]
                 where = "kubelet endpoint (--kubelet-url)" if exp in ("probes", "cadvisor") else f"{exp} endpoint"
                 results[area] = self.memory.failed(area, f"no {where} found or given", now)
-            else:
-                rows, ranges, note = self._evaluate(area, parsed[exp], now)
-                results[area] = self.memory.succeeded(area, BUILDERS[area](rows, ranges), now, note)
-        return assemble(now, self.source, results)
+        return assemble(now, self.source, {area: results[area] for area in AREAS})
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -228,19 +233,24 @@ class ScrapeMetrics:
     def _evaluate(self, area: str, s: Picked, now: float) -> tuple[dict[str, Rows], dict[str, Series], str]:
         return getattr(self, f"_eval_{area}")(s, now)
 
-    def _row(self, columns: tuple[str, ...], values: tuple[str, ...]) -> dict[str, str]:
-        """The labels a query's row would carry (empty ones left out), one dict per label set per fetch."""
+    def _rows(self, columns: tuple[str, ...], items: Iterable[tuple[tuple[str, ...], float]]) -> Rows:
+        """Rows as a query answers them: the labels (empty ones left out) and the value; one labels
+        dict per label set per fetch, shared by the areas that read the same containers."""
         made = self._labels.get(columns)
         if made is None:
             made = self._labels[columns] = {}
-        lb = made.get(values)
-        if lb is None:
-            lb = made[values] = {k: v for k, v in zip(columns, values) if v}
-        return lb
+        out = []
+        for values, v in items:
+            lb = made.get(values)
+            if lb is None:
+                lb = made[values] = dict(zip(columns, values)) if all(values) else \
+                    {k: x for k, x in zip(columns, values) if x}
+            out.append((lb, v))
+        return out
 
     def _eval_gpu(self, s: Picked, now: float):
         def rows(name: str) -> Rows:
-            return [(self._row(_GPU, t), v) for t, v in s.get(name, ())]
+            return self._rows(_GPU, s.get(name, ()))
         xid = rows("DCGM_FI_DEV_XID_ERRORS")
         rows_: dict[str, Rows] = {
             "gpu_util": rows("DCGM_FI_DEV_GPU_UTIL"), "gpu_engine_active": rows("DCGM_FI_PROF_GR_ENGINE_ACTIVE"),
@@ -274,19 +284,20 @@ class ScrapeMetrics:
         cpu_now: dict[tuple, float] = {}
         for k, v in s.get("container_cpu_usage_seconds_total", ()):
             cpu_now[k] = cpu_now.get(k, 0.0) + v
-        cpu_rows = []
+        rates = []
         prev_t, prev = self._cpu_t, self._cpu
         if prev_t is not None and now > prev_t:
             for k, v in cpu_now.items():
                 p = prev.get(k)
                 if p is not None:
                     dv = v - p if v >= p else v  # a reset: the container restarted
-                    cpu_rows.append((self._row(_CONTAINER, k), dv / (now - prev_t)))
+                    rates.append((k, dv / (now - prev_t)))
         self._cpu, self._cpu_t = cpu_now, now
+        cpu_rows = self._rows(_CONTAINER, rates)
         mem: dict[tuple, float] = {}
         for k, v in s.get("container_memory_working_set_bytes", ()):
             mem[k] = max(mem.get(k, 0.0), v)
-        mem_rows = [(self._row(_CONTAINER, k), v) for k, v in mem.items()]
+        mem_rows = self._rows(_CONTAINER, mem.items())
         note = "" if cpu_rows or not cpu_now else "CPU usage from the second scrape on"
         return {"container_cpu": cpu_rows, "container_memory": mem_rows}, {}, note
 
@@ -298,20 +309,27 @@ class ScrapeMetrics:
         old = self._probe_fail
         self._probe_fail = {k: _counted(old.get(k), now, v, window) for k, v in seen.items()}  # gone ones go
         cols = _CONTAINER + ("probe_type",)
-        rows = [(self._row(cols, k), _increase(p)) for k, p in self._probe_fail.items()]
+        rows = self._rows(cols, [(k, _increase(p)) for k, p in self._probe_fail.items()])
         return {"probe_failures_5m": rows}, {}, ""
 
     def _eval_restarts(self, s: Picked, now: float):
         window = 3600.0
         seen = dict(s.get("kube_pod_container_status_restarts_total", ()))
-        old = self._restarts
-        self._restarts = {k: _counted(old.get(k), now, v, window) for k, v in seen.items()}  # gone ones go
+        old, start = self._restarts, now - window
+        fresh = {}
+        for k, v in seen.items():  # gone ones go
+            p = old.get(k)
+            # the usual case inline: an unchanged counter with nothing to drop keeps its points
+            fresh[k] = p if p is not None and p[-1][1] == v and (len(p) == 1 or p[1][0] > start) \
+                else _counted(p, now, v, window)
+        self._restarts = fresh
         for k, v in s.get("kube_pod_container_status_waiting_reason", ()):
             if v >= 1:
                 self._crashloop_seen[k] = now
         self._crashloop_seen = {k: t for k, t in self._crashloop_seen.items() if t >= now - 300.0}
-        rows = {"restarts_1h": [(self._row(_CONTAINER, k), _increase(p)) for k, p in self._restarts.items()],
-                "crashlooping": [(self._row(_CONTAINER, k), 1.0) for k in self._crashloop_seen]}
+        rows = {"restarts_1h": self._rows(_CONTAINER, [(k, 0.0 if len(p) == 1 else _increase(p))
+                                                       for k, p in self._restarts.items()]),
+                "crashlooping": self._rows(_CONTAINER, [(k, 1.0) for k in self._crashloop_seen])}
         return rows, {}, ""
 
     def _eval_hpa_history(self, s: Picked, now: float):
@@ -343,7 +361,7 @@ class ScrapeMetrics:
 
     def _eval_quota(self, s: Picked, now: float):
         cols = PICKS["kube-state-metrics"]["kube_resourcequota"].columns
-        return {"quota": [(self._row(cols, t), v) for t, v in s.get("kube_resourcequota", ())]}, {}, ""
+        return {"quota": self._rows(cols, s.get("kube_resourcequota", ()))}, {}, ""
 
     def _eval_ksm(self, s: Picked, now: float):
         return {}, {}, ""
