@@ -250,11 +250,12 @@ def pick(body: bytes | Iterable[bytes], picks: Mapping[str, Pick | None]) -> dic
         return read, values, v
 
     def lines(buf: bytes, a: int, b: int):
-        try:
-            found = [(bnames[bname], raw.decode()) for bname, raw in find(buf, a, b)]
-        except UnicodeDecodeError as e:
-            raise ExpositionError(f"not UTF-8 text: {e}") from None
-        for name, line in found:
+        for bname, raw in find(buf, a, b):
+            name = bnames[bname]
+            try:
+                line = raw.decode()
+            except UnicodeDecodeError as e:
+                raise ExpositionError(f"not UTF-8 text: {e}") from None
             known = fits[name]
             m = known[0][0](line) if known else None
             if m is None and len(known) > 1:
