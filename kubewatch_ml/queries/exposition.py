@@ -188,8 +188,9 @@ def _reader(p: Pick | None, names: tuple[str, ...]) -> Callable[[list[str]], obj
 
 def _fit(name: str, gaps: tuple[str, ...], names: tuple[str, ...], p: Pick | None):
     """For lines of one sample with one label shape (the quote-split gaps, already checked) and no
-    escapes: a regex for the whole line capturing only the label values `p` reads and the value, and
-    its groups -> what `p` keeps (None: dropped by `where`). Most lines are then one C-level match."""
+    escapes: a regex for the whole line capturing only the label values `p` reads and the value, the
+    value's group, and match -> what `p` keeps (None: dropped by `where`). Most lines are then one
+    C-level match."""
     last = {n: i for i, n in enumerate(names)}
     need = sorted(range(len(names)) if p is None else
                   {last[c] for c in p.columns + tuple(k for k, _ in p.where) if c in last})
@@ -199,23 +200,31 @@ def _fit(name: str, gaps: tuple[str, ...], names: tuple[str, ...], p: Pick | Non
         pat += r'"([^"\\]*)"' if i in group else r'"[^"\\]*"'
         pat += re.escape(gaps[i + 1])
     fit = re.compile(pat + r"\}" + _REST.pattern).fullmatch
+    value = len(need) + 1  # the group of the sample's value
     if p is None:
-        return fit, lambda g: {k: x for k, x in zip(names, g) if x}
-    absent = len(need) + 1  # past the value: the "" appended when a column or test label is absent
-    cols = [group[last[c]] if c in last else absent for c in p.columns]
-    tests = [(group[last[k]] if k in last else absent, want[1:] if want.startswith("!") else want, want.startswith("!"))
-             for k, want in p.where]
-    pad = absent in cols or any(i == absent for i, _, _ in tests)
-    get = itemgetter(*cols) if len(cols) > 1 else (lambda g, i=cols[0]: (g[i],)) if cols else (lambda g: ())
+        return fit, value, lambda m: {k: x for k, x in zip(names, m.groups()) if x}
+    if any(c not in last for c in p.columns + tuple(k for k, _ in p.where)):  # an absent label reads as ""
+        cols = [group[last[c]] if c in last else value for c in p.columns]
+        tests = [(group[last[k]] if k in last else value, want.removeprefix("!"), want.startswith("!"))
+                 for k, want in p.where]
+        get = itemgetter(*cols) if len(cols) > 1 else (lambda g, i=cols[0]: (g[i],)) if cols else (lambda g: ())
 
-    def conv(g: tuple):
-        if pad:
-            g = g + ("",)
+        def padded(m: re.Match):
+            g = m.groups() + ("",)
+            for i, want, negate in tests:
+                if (g[i] == want) == negate:
+                    return None
+            return get(g)
+        return fit, value, padded
+    cols = [group[last[c]] + 1 for c in p.columns]
+    tests = [(group[last[k]] + 1, want.removeprefix("!"), want.startswith("!")) for k, want in p.where]
+
+    def conv(m: re.Match):  # m.group(i, j, ...): the picked values as one tuple, in the Pick's order
         for i, want, negate in tests:
-            if (g[i] == want) == negate:
+            if (m.group(i) == want) == negate:
                 return None
-        return get(g)
-    return fit, conv
+        return m.group(*cols) if len(cols) > 1 else (m.group(cols[0]),) if cols else ()
+    return fit, value, conv
 
 
 def pick(body: bytes | Iterable[bytes], picks: Mapping[str, Pick | None]) -> dict[str, list]:
@@ -233,7 +242,7 @@ def pick(body: bytes | Iterable[bytes], picks: Mapping[str, Pick | None]) -> dic
     out: dict[str, list] = {n: [] for n in picks}
     shapes: dict = {}
     readers: dict = {}
-    fits: dict[str, list] = {n: [] for n in picks}  # per sample: (fit, conv) of the shapes seen, latest first
+    fits: dict[str, list] = {n: [] for n in picks}  # per sample: (fit, value group, conv) of the shapes seen, latest first
     memo: dict = {}
     intern = sys.intern
 
@@ -265,14 +274,14 @@ def pick(body: bytes | Iterable[bytes], picks: Mapping[str, Pick | None]) -> dic
                         known.insert(0, known.pop(i))
                         break
             if m is not None:
-                g = m.groups()
+                _, value, conv = known[0]
                 try:
-                    v = float(g[-1])
+                    v = float(m.group(value))
                 except ValueError:
                     raise _bad("bad value", line) from None
                 if v != v or abs(v) >= _SENTINEL:
                     continue
-                labels = known[0][1](g)
+                labels = conv(m)
             else:
                 read, values, v = slow(name, line)
                 if v != v or abs(v) >= _SENTINEL:

@@ -1,7 +1,8 @@
 """Metrics without Prometheus: scrape kube-state-metrics, dcgm-exporter and the kubelet
-(/metrics/probes, /metrics/cadvisor) directly, read only what the queries need of their text
-(queries/exposition.pick: the samples in PICKS, and of each only the labels read below), and compute what the catalog's queries would answer, keeping a bounded
-in-memory history for what needs one (CPU rate, increases, 30-minute GPU average, HPA history).
+(/metrics/probes, /metrics/cadvisor) directly, read of their text only what the queries need while
+it arrives (queries/exposition.pick: the samples in PICKS, of each only the labels read below), and
+compute what the catalog's queries would answer, keeping a bounded in-memory history for what needs
+one (CPU rate, increases, 30-minute GPU average, HPA history).
 
 With less history than a query needs, the number says so: util_avg_30m is None until the GPU has
 been watched for the whole idle window; CPU usage appears from the second scrape on.
@@ -17,7 +18,7 @@ import requests
 
 from ..metrics_snapshot import AREAS, MetricsSnapshot
 from ..queries.catalog import AREA_EXPORTER
-from ..queries.exposition import ExpositionError, Pick, pick
+from ..queries.exposition import ExpositionError, Pick, Picked, pick
 from ..queries.results import BUILDERS, AreaMemory, Rows, Series, assemble, gpu_key
 from .prometheus import fault_reason
 
@@ -47,7 +48,6 @@ PICKS: dict[str, dict[str, Pick]] = {
                  for n in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes")},
 }
 NEEDED: dict[str, frozenset[str]] = {exp: frozenset(p) for exp, p in PICKS.items()}
-Picked = dict[str, list[tuple[tuple[str, ...], float]]]  # sample name -> [(picked label values, value)]
 _CHUNK = 1 << 20  # bytes read at a time: a text is parsed as it arrives, never held whole
 
 
@@ -284,16 +284,16 @@ class ScrapeMetrics:
         cpu_now: dict[tuple, float] = {}
         for k, v in s.get("container_cpu_usage_seconds_total", ()):
             cpu_now[k] = cpu_now.get(k, 0.0) + v
-        rates = []
         prev_t, prev = self._cpu_t, self._cpu
-        if prev_t is not None and now > prev_t:
-            for k, v in cpu_now.items():
-                p = prev.get(k)
-                if p is not None:
-                    dv = v - p if v >= p else v  # a reset: the container restarted
-                    rates.append((k, dv / (now - prev_t)))
+
+        def rates():
+            if prev_t is not None and now > prev_t:
+                for k, v in cpu_now.items():
+                    p = prev.get(k)
+                    if p is not None:
+                        yield k, (v - p if v >= p else v) / (now - prev_t)  # v < p: a reset, the container restarted
+        cpu_rows = self._rows(_CONTAINER, rates())
         self._cpu, self._cpu_t = cpu_now, now
-        cpu_rows = self._rows(_CONTAINER, rates)
         mem: dict[tuple, float] = {}
         for k, v in s.get("container_memory_working_set_bytes", ()):
             mem[k] = max(mem.get(k, 0.0), v)
