@@ -6,7 +6,8 @@ before and after side by side on one simulator, each run in a fresh subprocess.
 
 Starts `kubewatch-ml sim --nodes N --pods P` in its own process, then per round, in fresh subprocesses:
   floor:  plain concurrent GETs of the four exporter texts (KSM, dcgm, kubelet probes and cadvisor),
-          bodies read and dropped: what the simulator needs to serve them, no parsing
+          bodies read and dropped, twice back to back like the two fetches: what the simulator needs
+          to serve them, no parsing
   before: the product code of git revision --before (extracted with `git archive`), open_metrics()
           with --no-prometheus and the exporter URLs, fetch() twice
   after:  the same with this checkout's code
@@ -71,16 +72,20 @@ import json, sys, time, threading, requests
 urls = json.loads(sys.argv[1])
 paths = {"kube-state-metrics": urls["kube-state-metrics"], "dcgm": urls["dcgm"],
          "probes": urls["kubelet"] + "/metrics/probes", "cadvisor": urls["kubelet"] + "/metrics/cadvisor"}
-sizes, done = {}, {}
-t0 = time.perf_counter()
-def get(name, url):
-    r = requests.get(url, stream=True, timeout=float(sys.argv[2]))
-    sizes[name] = sum(len(c) for c in r.iter_content(1 << 20))
-    done[name] = time.perf_counter() - t0
-ts = [threading.Thread(target=get, args=kv) for kv in paths.items()]
-[t.start() for t in ts]
-[t.join() for t in ts]
-print(json.dumps({"wall": time.perf_counter() - t0, "sizes": sizes, "done": done}))
+runs = []
+for _ in range(2):  # back to back, like the two fetches
+    sizes, done = {}, {}
+    t0 = time.perf_counter()
+    def get(name, url):
+        r = requests.get(url, stream=True, timeout=float(sys.argv[2]))
+        sizes[name] = sum(len(c) for c in r.iter_content(1 << 20))
+        done[name] = time.perf_counter() - t0
+    ts = [threading.Thread(target=get, args=kv) for kv in paths.items()]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    runs.append({"wall": time.perf_counter() - t0, "sizes": sizes, "done": done})
+print(json.dumps({"wall": runs[0]["wall"], "wall2": runs[1]["wall"], "sizes": runs[1]["sizes"],
+                  "done": runs[0]["done"], "done2": runs[1]["done"]}))
 """
 
 
@@ -179,7 +184,7 @@ def report(a, results: dict[str, list[dict]], started: str, load0, load1) -> Non
     print("| run | round | fetch 1 wall | fetch 1 CPU | fetch 2 wall | fetch 2 CPU | RSS before | RSS after 1 | RSS after 2 | peak RSS | growth (peak - before) | areas |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for i, f in enumerate(fl):
-        print(f"| floor (plain GETs) | {i + 1} | {f['wall']:.1f} s | | | | | | | | | |")
+        print(f"| floor (plain GETs) | {i + 1} | {f['wall']:.1f} s | | {f['wall2']:.1f} s | | | | | | | |")
     for which in ("before", "after"):
         for i, r in enumerate(results[which]):
             f1, f2 = r["fetches"]
@@ -195,7 +200,9 @@ def report(a, results: dict[str, list[dict]], started: str, load0, load1) -> Non
     bg = med("before", lambda r: r["peak"] - r["rss_start"])
     ag = med("after", lambda r: r["peak"] - r["rss_start"])
     print(f"- RSS growth over the two fetches (peak - before): {bg:.0f} -> {ag:.0f} MiB ({bg / ag:.1f}x smaller)")
-    print(f"- floor (the simulator serving the four texts at once): median {statistics.median(f['wall'] for f in fl):.1f} s")
+    print(f"- floor (the simulator serving the four texts at once, twice back to back): median "
+          f"{statistics.median(f['wall'] for f in fl):.1f} s, then {statistics.median(f['wall2'] for f in fl):.1f} s; "
+          "each text done at (s, last floor run): " + ", ".join(f"{k} {v:.1f}/{fl[-1]['done2'][k]:.1f}" for k, v in fl[-1]["done"].items()))
     same = [(r["fetches"][1]["containers"], r["fetches"][1]["restarts"], r["fetches"][1]["gpus"], r["fetches"][1]["hpas"],
              r["fetches"][1]["quotas"]) for w in ("before", "after") for r in results[w]]
     print(f"- second-fetch sizes (containers, restarts, GPUs, HPAs, quotas) per run: {same}")
