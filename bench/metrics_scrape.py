@@ -23,7 +23,6 @@ import json
 import os
 import pathlib
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -89,17 +88,15 @@ print(json.dumps({"wall": runs[0]["wall"], "wall2": runs[1]["wall"], "sizes": ru
 """
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sim_output import read_exporter_urls  # noqa: E402
+
+
 def start_sim(nodes: int, pods: int, tmp: str) -> tuple[subprocess.Popen, dict[str, str]]:
     proc = subprocess.Popen([str(SIM), "sim", "--nodes", str(nodes), "--pods", str(pods),
                              "--kubeconfig-out", os.path.join(tmp, "kc")],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    urls: dict[str, str] = {}
-    for line in proc.stdout:
-        m = re.match(r"([\w-]+):\s+(http\S+)", line)
-        if m and m.group(1) != "API server":
-            urls[m.group(1)] = m.group(2)
-        if line.startswith("kubeconfig:"):
-            break
+    urls = read_exporter_urls(proc.stdout) or {}
     if set(urls) != {"kube-state-metrics", "dcgm", "kubelet"}:
         proc.kill()
         sys.exit(f"metrics_scrape: the simulator did not print its exporter URLs (got {sorted(urls)})")

@@ -219,7 +219,6 @@ async def measure(app, rounds: int, phase_of, min_refresh: int = 0) -> dict[str,
 
 
 def run_sim_process(args, app_class) -> dict[str, list[float]]:
-    import re
     import subprocess
     import tempfile
     from dataclasses import replace
@@ -233,15 +232,11 @@ def run_sim_process(args, app_class) -> dict[str, list[float]]:
         proc = subprocess.Popen([script, "sim", "--nodes", str(args.nodes), "--pods", str(args.pods), "--speed", "10",
                                  "--kubeconfig-out", kc], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
-            urls: dict[str, str] = {}
+            from sim_output import read_exporter_urls  # bench/ is on sys.path
+
             t0 = time.perf_counter()
-            for line in proc.stdout:
-                m = re.match(r"([\w-]+):\s+(http\S+)", line)
-                if m and m.group(1) != "API server":
-                    urls[m.group(1)] = m.group(2)
-                if line.startswith("kubeconfig:"):
-                    break
-            else:
+            urls = read_exporter_urls(proc.stdout)
+            if urls is None:
                 raise SystemExit("kubewatch-ml sim exited before it was ready")
             print(f"sim process ready in {time.perf_counter() - t0:.1f}s; exporters: {', '.join(urls)}")
             settings = Settings(kube=KubeOptions(kubeconfig=kc),
