@@ -32,6 +32,8 @@ class MetricsOptions:
     dcgm_url: str | None = None
     kubelet_urls: tuple[str, ...] = ()  # direct scrape of kubelet /metrics/probes and /metrics/cadvisor
     query_timeout: float = 10.0
+    # read timeout for exporters scraped directly: kube-state-metrics renders ~500 MB at 150,000 pods
+    scrape_timeout: float = 60.0
     # label matchers added to every PromQL selector, e.g. 'cluster="prod-eu"' (Thanos/Mimir with many clusters)
     prometheus_selector: str | None = None
 
@@ -78,7 +80,11 @@ def add_metrics_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dcgm-url")
     g.add_argument("--kubelet-url", action="append", default=[],
                    help="kubelet base URL to scrape /metrics/probes and /metrics/cadvisor (repeatable)")
-    g.add_argument("--query-timeout", type=float, default=10.0, metavar="SECONDS")
+    g.add_argument("--query-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="timeout of one Prometheus query (default 10)")
+    g.add_argument("--scrape-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="read timeout of an exporter scraped directly (default 60: a big cluster's "
+                        "kube-state-metrics takes a while to answer)")
     g.add_argument("--prometheus-selector", metavar="MATCHERS",
                    help="label matchers added to every query, e.g. 'cluster=\"prod-eu\"' (one Thanos/Mimir, many clusters)")
 
@@ -102,7 +108,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         kube_state_metrics_url=getattr(args, "kube_state_metrics_url", None),
         dcgm_url=getattr(args, "dcgm_url", None),
         kubelet_urls=tuple(getattr(args, "kubelet_url", ()) or ()),
-        query_timeout=float(getattr(args, "query_timeout", 10.0) or 10.0),
+        query_timeout=float(getattr(args, "query_timeout", 10.0)),
+        scrape_timeout=float(getattr(args, "scrape_timeout", 60.0)),
         prometheus_selector=getattr(args, "prometheus_selector", None),
     )
     return Settings(kube=kube, metrics=metrics)

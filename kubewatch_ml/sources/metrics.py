@@ -229,6 +229,8 @@ def validate(opts: MetricsOptions) -> None:
                         "'cluster=\"prod-eu\"' (=, !=, =~, !~; comma-separated)")
     if opts.query_timeout <= 0:
         raise UserError("--query-timeout must be positive")
+    if opts.scrape_timeout <= 0:
+        raise UserError("--scrape-timeout must be positive")
 
 
 def open_metrics(opts: MetricsOptions, conn: Any = None, **tuning: Any):
@@ -267,34 +269,35 @@ def open_metrics(opts: MetricsOptions, conn: Any = None, **tuning: Any):
             why_direct = why_direct or "Prometheus found but unusable: " + "; ".join(tried)
         else:
             why_direct = why_direct or "no Prometheus service found in " + "/".join(MONITORING_NAMESPACES)
+    st = opts.scrape_timeout  # exporters: a big cluster's kube-state-metrics needs longer than a query
     endpoints: dict[str, Endpoint] = {}
     if opts.kube_state_metrics_url:
-        endpoints["kube-state-metrics"] = http_endpoint(opts.kube_state_metrics_url, t)
+        endpoints["kube-state-metrics"] = http_endpoint(opts.kube_state_metrics_url, st)
     elif conn is not None:
         svc = _pick(services, KSM_NAMES, ("kube-state-metrics",))
         if svc is not None:
             path, where = _svc_path(svc, _port(svc, ("http-metrics", "http", "metrics", "8080"), 8080))
-            endpoints["kube-state-metrics"] = proxy_endpoint(conn, path + "/metrics", f"{where} via the API server", t)
+            endpoints["kube-state-metrics"] = proxy_endpoint(conn, path + "/metrics", f"{where} via the API server", st)
     if opts.dcgm_url:
-        endpoints["dcgm"] = http_endpoint(opts.dcgm_url, t)
+        endpoints["dcgm"] = http_endpoint(opts.dcgm_url, st)
     elif conn is not None:
         svc = _pick(services, DCGM_NAMES, ("nvidia-dcgm-exporter", "dcgm-exporter"))
         if svc is not None:
-            endpoints["dcgm"] = _dcgm_endpoint(conn, svc, _port(svc, ("gpu-metrics", "metrics", "9400"), 9400), t)
+            endpoints["dcgm"] = _dcgm_endpoint(conn, svc, _port(svc, ("gpu-metrics", "metrics", "9400"), 9400), st)
     if opts.kubelet_urls:
         bases = [u.rstrip("/") for u in opts.kubelet_urls]
-        endpoints["probes"] = http_endpoints([b + "/metrics/probes" for b in bases], t)
-        endpoints["cadvisor"] = http_endpoints([b + "/metrics/cadvisor" for b in bases], t)
+        endpoints["probes"] = http_endpoints([b + "/metrics/probes" for b in bases], st)
+        endpoints["cadvisor"] = http_endpoints([b + "/metrics/cadvisor" for b in bases], st)
     elif conn is not None and endpoints:  # the cluster answered: its kubelets, through the node proxy
-        endpoints["probes"] = kubelet_endpoint(conn, "/metrics/probes", t)
-        endpoints["cadvisor"] = kubelet_endpoint(conn, "/metrics/cadvisor", t)
+        endpoints["probes"] = kubelet_endpoint(conn, "/metrics/probes", st)
+        endpoints["cadvisor"] = kubelet_endpoint(conn, "/metrics/cadvisor", st)
     if not endpoints:
         return NoMetrics((why_direct + "; " if why_direct else "") + "no exporters found or given "
                          "(--prometheus-url, --kube-state-metrics-url, --dcgm-url, --kubelet-url)")
     label = "direct scrape: " + ", ".join(f"{k} {e.where}" for k, e in endpoints.items())
     if why_direct:
         label += f" ({why_direct})"
-    return ScrapeMetrics(endpoints, timeout=t, label=label, **_only(tuning, SCRAPE_TUNING))
+    return ScrapeMetrics(endpoints, timeout=st, label=label, **_only(tuning, SCRAPE_TUNING))
 
 
 PROM_TUNING = ("history_seconds", "history_step", "stale_after", "sparkline_points", "min_idle_coverage")

@@ -36,14 +36,14 @@ def clamp_step(start: float, end: float, step: float) -> float:
     return max(step, math.ceil(span / MAX_POINTS) if span else step, 0.001)
 
 
-def fault_reason(exc: BaseException, what: str, timeout: float) -> str:
-    """One line saying why a request to `what` failed."""
+def fault_reason(exc: BaseException, what: str, timeout: float, timeout_flag: str = "--query-timeout") -> str:
+    """One line saying why a request to `what` failed (a timeout names the flag that sets it)."""
     if isinstance(exc, (requests.exceptions.Timeout,)):
-        return f"{what} timed out after {timeout:g}s"
+        return f"{what} timed out after {timeout:g}s ({timeout_flag})"
     if isinstance(exc, requests.exceptions.ConnectionError):
         text = str(exc)
         if "Read timed out" in text or "timed out" in text:
-            return f"{what} timed out after {timeout:g}s"
+            return f"{what} timed out after {timeout:g}s ({timeout_flag})"
         for needle, why in (("refused", "connection refused"), ("Name or service not known", "cannot resolve the host"),
                             ("name resolution", "cannot resolve the host"), ("reset by peer", "connection reset"),
                             ("without response", "connection closed without an answer"),

@@ -209,7 +209,7 @@ class ScrapeMetrics:
             except EndpointError as e:
                 failed = f"{name} at {where} answered {e}"
             except Exception as e:
-                failed = fault_reason(e, f"{name} at {where}", self.timeout)
+                failed = fault_reason(e, f"{name} at {where}", self.timeout, "--scrape-timeout")
             for area in AREAS:
                 if AREA_EXPORTER[area] != name:
                     continue

@@ -24,7 +24,7 @@ def _areas(feed) -> dict:
 def _direct(sim, timeout=1.0):
     u = sim.exporter_urls
     return open_metrics(MetricsOptions(no_prometheus=True, kube_state_metrics_url=u["kube-state-metrics"],
-                                       dcgm_url=u["dcgm"], kubelet_urls=(u["kubelet"],), query_timeout=timeout),
+                                       dcgm_url=u["dcgm"], kubelet_urls=(u["kubelet"],), scrape_timeout=timeout),
                         stale_after=600)
 
 

@@ -130,7 +130,8 @@ def test_explicit_urls_and_none():
     (MetricsOptions(prometheus_url="http://p", prometheus_basic_auth="nocolon"), "USER:PASSWORD"),
     (MetricsOptions(prometheus_url="http://p", prometheus_headers=("novalue",)), "Name: value"),
     (MetricsOptions(prometheus_url="http://p", prometheus_ca_file="/nonexistent/ca.pem"), "no such file"),
-    (MetricsOptions(prometheus_url="http://p", query_timeout=0), "positive"),
+    (MetricsOptions(prometheus_url="http://p", query_timeout=0), "--query-timeout must be positive"),
+    (MetricsOptions(no_prometheus=True, scrape_timeout=-1), "--scrape-timeout must be positive"),
     (MetricsOptions(prometheus_url="http://p", prometheus_selector="cluster=prod"), "label matchers"),
 ])
 def test_bad_options_are_one_line_user_errors(opts, message):

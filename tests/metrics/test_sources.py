@@ -14,6 +14,7 @@ from kubewatch_ml.metrics_snapshot import AREAS
 from kubewatch_ml.queries.catalog import AREA_QUERIES
 from kubewatch_ml.settings import MetricsOptions
 from kubewatch_ml.sim.prometheus_server import PrometheusServer
+from kubewatch_ml.sources.metrics import open_metrics
 from kubewatch_ml.sources.prometheus import PrometheusMetrics, clamp_step
 from kubewatch_ml.sources.scrape import ScrapeMetrics, http_endpoint
 
@@ -211,13 +212,36 @@ def test_direct_faults_mark_only_their_areas_and_recover(world, exporters):
         exporters.faults["down"].clear()
         exporters.faults["latency"] = 1.5
         m = sm.fetch(t + 402)
-        assert all("timed out after 0.5s" in st.reason for st in m.areas.values()), m.areas
+        assert all("timed out after 0.5s (--scrape-timeout)" in st.reason for st in m.areas.values()), m.areas
         exporters.faults["latency"] = 0.0
         m = sm.fetch(t + 403)
         assert all(st.ok and not st.stale for st in m.areas.values())
     finally:
         exporters.faults["latency"] = 0.0
         sm.close()
+
+
+def test_exporters_wait_scrape_timeout_not_query_timeout(world, exporters):
+    """A big cluster's kube-state-metrics answers after seconds: direct scraping waits --scrape-timeout,
+    which is separate from (and longer than) a Prometheus query's --query-timeout."""
+    u = exporters.urls
+    opts = dict(no_prometheus=True, kube_state_metrics_url=u["kube-state-metrics"], dcgm_url=u["dcgm"],
+                kubelet_urls=(u["kubelet"],), query_timeout=0.2)
+    exporters.faults["latency"] = 0.6
+    try:
+        patient = open_metrics(MetricsOptions(**opts, scrape_timeout=5), None)
+        hasty = open_metrics(MetricsOptions(**opts, scrape_timeout=0.3), None)
+        try:
+            m = patient.fetch(time.time())
+            assert all(st.ok and not st.stale for st in m.areas.values()), m.areas
+            m = hasty.fetch(time.time())
+            assert all(not st.ok and "timed out after 0.3s (--scrape-timeout)" in st.reason
+                       for st in m.areas.values()), m.areas
+        finally:
+            patient.close()
+            hasty.close()
+    finally:
+        exporters.faults["latency"] = 0.0
 
 
 def test_prometheus_query_faults_touch_only_their_areas(prom_env, fault_proxy):
