@@ -5,7 +5,8 @@
 
 One run measures, each in a fresh subprocess (wall time and peak RSS from wait4):
   (a) floor: plain paged GET (limit=500) of all pods and nodes, decoded into minimal msgspec structs
-  (b) ClusterStore cold load to a complete store (pods + nodes, then all 15 kinds)
+  (b) ClusterStore cold load to a complete store (pods + nodes; the same with every list in-process,
+      KUBEWATCH_LIST_PROCESS=0; then all 15 kinds). Peak RSS of (b) adds the list process's own peak.
   (c) `kubectl get pods -A > /dev/null` on the same server (TLS, as kubectl sends no token over HTTP)
   (d) watch latency: pods patched through the API at --rate events/s, time until the store applied each
 Server: `kubewatch-ml sim --nodes N --pods P` when that command exists (--server sim/auto), SimCluster in a
@@ -20,6 +21,7 @@ import json
 import os
 import pathlib
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -233,6 +235,10 @@ def child_store(kubeconfig: str, kinds: str) -> dict:
     store = ClusterStore(conn, kinds=kinds.split(",") if kinds != "all" else None).start()
     ok = store.wait_synced(1800)
     t_sync = time.perf_counter() - t0
+    for t in threading.enumerate():  # list fetchers reap their list process (paged_list): count it below
+        if t.name.startswith("list-"):
+            t.join(30)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     t1 = time.perf_counter()
     snap = store.snapshot()
     t_snap = time.perf_counter() - t1
@@ -242,6 +248,7 @@ def child_store(kubeconfig: str, kinds: str) -> dict:
     store.stop()
     return {"seconds": t_sync, "synced": ok, "pods": len(snap.pods), "nodes": len(snap.nodes),
             "first_snapshot_s": t_snap, "cached_snapshot_s": t_cached,
+            "list_process_rss_mib": kids.ru_maxrss / 1024, "list_process_cpu_s": kids.ru_utime + kids.ru_stime,
             "errors": {k: s.error for k, s in store.progress().items() if s.error}}
 
 
@@ -314,10 +321,12 @@ def child_watch(kubeconfig: str, seconds: float, rate: float) -> dict:
             "snapshot_max": snap_times[-1] if snap_times else 0.0}
 
 
-def run_child(args_list: list[str], timeout: float | None = None) -> tuple[dict | None, float, float, str]:
+def run_child(args_list: list[str], timeout: float | None = None,
+              env: dict | None = None) -> tuple[dict | None, float, float, str]:
     """Run a child; (its JSON result, wall seconds, peak RSS MiB, note)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, *args_list], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, __file__, *args_list], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, **(env or {})))
     timer = None
     if timeout:
         timer = threading.Timer(timeout, proc.kill)
@@ -394,9 +403,15 @@ def main() -> None:
                      fnote or f"{floor['objects']} objects, {floor['bytes'] / 1e9:.2f} GB JSON"))
         print(rows[-1], file=sys.stderr)
         st, sw, srss, snote = run_child(["--child", "store", kc, "pods,nodes"])
-        rows.append(("(b) ClusterStore cold load, pods+nodes", sw, srss, st and st["seconds"],
+        kid_rss = st["list_process_rss_mib"] if st else 0.0
+        rows.append(("(b) ClusterStore cold load, pods+nodes", sw, srss + kid_rss, st and st["seconds"],
                      snote or f"{st['pods']} pods, {st['nodes']} nodes; first snapshot {st['first_snapshot_s'] * 1000:.0f} ms, "
-                              f"cached {st['cached_snapshot_s'] * 1e6:.0f} us"))
+                              f"cached {st['cached_snapshot_s'] * 1e6:.0f} us; RSS = dashboard {srss:.0f} + list "
+                              f"process {kid_rss:.0f} MiB (its CPU {st['list_process_cpu_s']:.1f} s)"))
+        print(rows[-1], file=sys.stderr)
+        tt, tw, trss, tnote = run_child(["--child", "store", kc, "pods,nodes"], env={"KUBEWATCH_LIST_PROCESS": "0"})
+        rows.append(("(b-) the same, every list in-process (KUBEWATCH_LIST_PROCESS=0)", tw, trss, tt and tt["seconds"],
+                     tnote or f"{tt['pods']} pods, {tt['nodes']} nodes"))
         print(rows[-1], file=sys.stderr)
         sa, saw, sarss, sanote = run_child(["--child", "store", kc, "all"])
         rows.append(("(b') ClusterStore cold load, all 15 kinds", saw, sarss, sa and sa["seconds"],
@@ -425,8 +440,9 @@ def main() -> None:
     for name, wall, rss, inner, note in rows:
         inner_s = f" (in-process {inner:.1f})" if inner else ""
         print(f"| {name} | {wall:.1f}{inner_s} | {rss:.0f} | {note} |")
-    a, b = rows[0], rows[1]
-    print(f"\nRatios: store/floor wall {b[1] / a[1]:.2f}x, RSS {b[2] / a[2]:.2f}x", end="")
+    a, b, a2 = rows[0], rows[1], next(r for r in rows if r[0].startswith("(a2)"))
+    print(f"\nRatios: store/floor wall {b[1] / a[1]:.2f}x (against a2 {b[1] / a2[1]:.2f}x), RSS (both processes) "
+          f"{b[2] / a[2]:.2f}x; in-process lists/store {rows[2][1] / b[1]:.2f}x", end="")
     kubectl_row = next((r for r in rows if r[0].startswith("(c)")), None)
     if kubectl_row and kubectl_row[4] == "ok":
         print(f"; kubectl/store wall {kubectl_row[1] / b[1]:.1f}x", end="")

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
+from .children import child_env, end_child
 from .feed import Frame, FeedStatus
 
 HEADER = struct.Struct("!Q")
@@ -195,9 +196,7 @@ class ProcessFeed:
         self._reader.start()
 
     def _spawn(self) -> subprocess.Popen:
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env = child_env()
         proc = subprocess.Popen([self._python, "-m", "kubewatch_ml.feed_child"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=self._log, env=env, close_fds=True)
         self.generation += 1
@@ -239,15 +238,7 @@ class ProcessFeed:
 
     @staticmethod
     def _stop_child(proc: subprocess.Popen) -> None:
-        try:
-            proc.stdin.close()  # the child's signal to stop
-        except OSError:
-            pass
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        end_child(proc)
 
     # -- questions about a frame (detail panes)
     def call(self, frame: tuple[int, int], method: str, arg: Any, timeout: float = CALL_TIMEOUT_S) -> Any:

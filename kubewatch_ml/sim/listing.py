@@ -65,6 +65,8 @@ def list_document(store: ObjectStore, info: KindInfo, namespace: str, params: di
     meta: Obj = {"resourceVersion": str(rv)}
     if more is not None:
         meta["continue"] = encode_continue(rv, more)
+        if pred is None:  # as the etcd3 store: the count only when no label/field selector filters the list
+            meta["remainingItemCount"] = store.count_after(info.resource, namespace or None, more)
     if table:
         return tables.table(info.resource, items, store.now(), meta, params.get("includeObject", "Metadata"))
     # a real API server leaves kind/apiVersion off the items of a typed list (only the list carries them)

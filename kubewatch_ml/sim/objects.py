@@ -192,6 +192,16 @@ class ObjectStore:
             more = keys[i - 1] if (limit and i < hi and out) else None
             return out, self._rv, more
 
+    def count_after(self, resource: str, namespace: str | None, after: Key) -> int:
+        """How many objects sort after key `after` (in `namespace`): a paged list's remainingItemCount."""
+        with self._lock:
+            t = self._table(resource)
+            keys = t.sorted_keys
+            if keys is None:
+                keys = t.sorted_keys = sorted(t.objects)
+            hi = len(keys) if not namespace else bisect.bisect_left(keys, (namespace + "\0", ""))
+            return max(0, hi - bisect.bisect_right(keys, after))
+
     # --- writes --------------------------------------------------------------------------
     def create(self, resource: str, obj: Obj) -> Obj:
         with self._lock:

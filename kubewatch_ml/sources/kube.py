@@ -132,15 +132,49 @@ class _Auth:
     proxy: str | None
 
 
+class FixedCredentials:
+    """Stands in for the client configuration when the credentials were resolved elsewhere: a process the
+    dashboard starts for one long list (list_child.py) sends the parent's current Authorization header."""
+
+    def __init__(self, authorization: str | None):
+        self.authorization = authorization
+
+    def get_api_key_with_prefix(self, *_a: Any, **_k: Any) -> str | None:
+        return self.authorization
+
+
+def make_pool(a: _Auth, maxsize: int) -> urllib3.PoolManager:
+    """The urllib3 pool for a resolved connection (also built by list_child.py from the same _Auth)."""
+    kw: dict[str, Any] = dict(num_pools=4, maxsize=maxsize, block=False, retries=False)
+    if a.host.startswith("https"):
+        kw["cert_reqs"] = ssl.CERT_REQUIRED if a.verify else ssl.CERT_NONE
+        if a.verify and a.ca_file:
+            kw["ca_certs"] = a.ca_file
+        if a.cert_file:
+            kw["cert_file"] = a.cert_file
+        if a.key_file:
+            kw["key_file"] = a.key_file
+        if a.server_hostname:
+            kw["server_hostname"] = a.server_hostname
+        if not a.verify:
+            kw["assert_hostname"] = False
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    if a.proxy:
+        return urllib3.ProxyManager(a.proxy, **kw)
+    return urllib3.PoolManager(**kw)
+
+
 class KubeConnection:
-    def __init__(self, configuration, info: ClusterInfo, readonly: bool = False, timeout: float = 30.0,
-                 namespace: str | None = None):
+    def __init__(self, configuration, info: ClusterInfo | None, readonly: bool = False, timeout: float = 30.0,
+                 namespace: str | None = None, auth: _Auth | None = None):
+        """`configuration` is the kubernetes client's (it refreshes credentials); `auth`, when given, is an
+        already resolved _Auth (list_child.py: the parent's, with FixedCredentials as the configuration)."""
         self._cfg = configuration
         self.info = info
         self.readonly = readonly
         self.timeout = timeout
         self.namespace = namespace  # the -n restriction (None: all namespaces)
-        self._auth = _Auth(
+        self._auth = auth or _Auth(
             host=configuration.host.rstrip("/"),
             verify=bool(configuration.verify_ssl),
             ca_file=configuration.ssl_ca_cert,
@@ -150,32 +184,22 @@ class KubeConnection:
             proxy=getattr(configuration, "proxy", None),
         )
         self._token_lock = threading.Lock()
-        self._pool = self._make_pool()
+        self._pool = make_pool(self._auth, maxsize=48)  # 15 watches + lists + proxies
         self.clock_offset = 0.0  # the API server's clock minus ours, from its Date headers
 
     @property
     def server(self) -> str:
         return self._auth.host
 
-    def _make_pool(self) -> urllib3.PoolManager:
-        a = self._auth
-        kw: dict[str, Any] = dict(num_pools=4, maxsize=48, block=False, retries=False)  # 15 watches + lists + proxies
-        if a.host.startswith("https"):
-            kw["cert_reqs"] = ssl.CERT_REQUIRED if a.verify else ssl.CERT_NONE
-            if a.verify and a.ca_file:
-                kw["ca_certs"] = a.ca_file
-            if a.cert_file:
-                kw["cert_file"] = a.cert_file
-            if a.key_file:
-                kw["key_file"] = a.key_file
-            if a.server_hostname:
-                kw["server_hostname"] = a.server_hostname
-            if not a.verify:
-                kw["assert_hostname"] = False
-                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        if a.proxy:
-            return urllib3.ProxyManager(a.proxy, **kw)
-        return urllib3.PoolManager(**kw)
+    def request_headers(self, stream: bool = False) -> dict[str, str]:
+        """What every request carries: Accept, User-Agent, gzip for whole bodies, the (refreshed) credentials."""
+        hdrs = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if not stream:  # as client-go: big lists shrink ~10x on the wire (urllib3 inflates them)
+            hdrs["Accept-Encoding"] = "gzip"
+        token = self._auth_header()
+        if token:
+            hdrs["Authorization"] = token
+        return hdrs
 
     def _auth_header(self) -> str | None:
         # get_api_key_with_prefix runs the refresh hook (exec plugins, expiring tokens)
@@ -198,12 +222,7 @@ class KubeConnection:
         if self.readonly and method not in READ_METHODS:
             raise ReadOnlyError(f"read-only mode: refusing {method} {path} (nothing was sent); "
                                 "restart without --readonly to change the cluster")
-        hdrs = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if not stream:  # as client-go: big lists shrink ~10x on the wire (urllib3 inflates them)
-            hdrs["Accept-Encoding"] = "gzip"
-        token = self._auth_header()
-        if token:
-            hdrs["Authorization"] = token
+        hdrs = self.request_headers(stream)
         data = None
         if body is not None:
             if isinstance(body, (bytes, bytearray)):

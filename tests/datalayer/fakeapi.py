@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -45,6 +46,7 @@ class FakeApi:
         self.throttle: dict[str, int] = {}  # kind -> how many list pages answer 429 first
         self.expire_watch_once: set[str] = set()  # next watch of these kinds answers 410
         self.expire_continue_once: set[str] = set()  # next mid-list page of these kinds answers 410 (token expired)
+        self.fail_mid_list: dict[str, int] = {}  # kind -> the status every mid-list page answers
         self.compacted_rv = 0  # watches from an older resourceVersion get a 410 ERROR event
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Condition()
@@ -96,7 +98,12 @@ class FakeApi:
 
             do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):  # a client that went away mid-answer: not news
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -144,6 +151,8 @@ class FakeApi:
             h.send_header("Content-Length", "0")
             h.end_headers()
             return
+        if kind in self.fail_mid_list and q.get("continue"):
+            return self._status(h, self.fail_mid_list[kind], "InternalError", f"injected failure listing {kind}")
         if kind in self.expire_continue_once and q.get("continue"):
             self.expire_continue_once.discard(kind)
             return self._status(h, 410, "Expired", "The provided continue parameter is too old")

@@ -73,19 +73,24 @@ def test_table_rows_carry_partial_metadata(http):
 
 
 def test_paging_with_selectors_and_namespaces(http, store):
-    seen, cont, pages = [], "", 0
+    seen, cont, pages, remaining = [], "", 0, []
     while True:
         _, doc, _ = http.get("/api/v1/pods?limit=4" + (f"&continue={cont}" if cont else ""))
         seen += [p["metadata"]["name"] for p in doc["items"]]
         pages += 1
         cont = doc["metadata"].get("continue")
+        remaining.append(doc["metadata"].get("remainingItemCount"))
         rv = doc["metadata"]["resourceVersion"]
         if not cont:
             break
+    total = len(store.list("pods")[0])
     assert pages == 3 and seen == [p["metadata"]["name"] for p in store.list("pods")[0]]
+    assert remaining == [total - 4, total - 8, None]  # as the API server: remainingItemCount on paged pages
     assert rv == str(store.resource_version)
     _, doc, _ = http.get("/api/v1/namespaces/kube-system/pods?limit=3")
-    assert len(doc["items"]) == 3 and doc["metadata"]["continue"]
+    assert len(doc["items"]) == 3 and doc["metadata"]["continue"] and doc["metadata"]["remainingItemCount"] == 1
+    _, sel, _ = http.get("/api/v1/pods?limit=2&labelSelector=app")  # a selector: the server does not count
+    assert sel["metadata"]["continue"] and "remainingItemCount" not in sel["metadata"]
     _, doc2, _ = http.get(f"/api/v1/namespaces/kube-system/pods?limit=3&continue={doc['metadata']['continue']}")
     assert [p["metadata"]["name"] for p in doc2["items"]] == ["node-exporter-gpu-c-1"]
     assert "continue" not in doc2["metadata"]
