@@ -5,11 +5,12 @@ each page into records as it arrives. A 429/503 page is retried in place after R
 client-go); a continue token that expired mid-list (410) starts the list over.
 
 A long list (more than PROCESS_AFTER objects still to come after its first page: the pods of a big cluster)
-is fetched by a child process (list_child.py) that writes the pages into a pipe. In one process the TLS
-reader needs the GIL back for every ~16 KB record (~90 per 1.4 MB page) while the decoder holds it, so fetch
-and decode only half overlap; the child fetches at the server's pace and the decoder reads a page in a few
-large pipe reads (bench/data_layer.py, BENCHMARKS.md). A child that cannot start or dies is replaced by
-the fetcher thread from the last page it delivered; `KUBEWATCH_LIST_PROCESS=0` keeps every list in-process.
+whose pages come uncompressed is fetched by a child process (list_child.py) that writes the pages into a
+pipe. In one process the TLS reader needs the GIL back for every ~16 KB record (~90 per 1.4 MB page) while
+the decoder holds it, so fetch and decode only half overlap; the child fetches at the server's pace and the
+decoder reads a page in a few large pipe reads (bench/data_layer.py, BENCHMARKS.md). A child that cannot
+start or dies is replaced by the fetcher thread from the last page it delivered. `KUBEWATCH_LIST_PROCESS`:
+0 keeps every list in-process, 1 hands long lists over even when compressed.
 """
 from __future__ import annotations
 
@@ -61,11 +62,11 @@ def _retry_after(headers) -> float:
 
 
 def page_loop(conn: KubeConnection, path: str, limit: int, put: Callable[[Any], None], cancel: threading.Event,
-              cont: str = "", hand_off: Callable[[int, int | None], bool] | None = None) -> str:
+              cont: str = "", hand_off: Callable[[int, int | None, str], bool] | None = None) -> str:
     """Fetch the pages of one list from `cont` on. put() gets each page's body, _RESTART when an expired
     continue token (410) started the list over, Failed for a non-2xx page (the end), None after the last
-    page. hand_off(pages_so_far, remainingItemCount) -> True stops the loop after a page: the continue
-    token to go on from is returned ("" when the list ended, failed or was cancelled)."""
+    page. hand_off(pages_so_far, remainingItemCount, Content-Encoding) -> True stops the loop after a page:
+    the continue token to go on from is returned ("" when the list ended, failed or was cancelled)."""
     throttled = 0
     pages = 0
     while not cancel.is_set():
@@ -93,16 +94,22 @@ def page_loop(conn: KubeConnection, path: str, limit: int, put: Callable[[Any], 
         if not cont:
             put(None)
             return ""
-        if hand_off is not None and hand_off(pages, meta.remaining_item_count):
+        if hand_off is not None and hand_off(pages, meta.remaining_item_count, r.headers.get("content-encoding", "")):
             return cont
     return ""
 
 
-def _process_wanted(process_after: int | None) -> Callable[[int, int | None], bool] | None:
-    if process_after is None or os.environ.get(LIST_PROCESS_ENV, "1") == "0":
+def _process_wanted(process_after: int | None) -> Callable[[int, int | None, str], bool] | None:
+    """When to hand a list to a child: a long list whose pages come uncompressed. A gzip page is ~10x fewer
+    TLS records and zlib inflates without the GIL, so there the thread keeps up and the ~30 MiB of a second
+    interpreter buys nothing. KUBEWATCH_LIST_PROCESS: 0 never, 1 also for compressed pages."""
+    mode = os.environ.get(LIST_PROCESS_ENV, "auto")
+    if process_after is None or mode == "0":
         return None
 
-    def wanted(pages: int, remaining: int | None) -> bool:
+    def wanted(pages: int, remaining: int | None, encoding: str) -> bool:
+        if encoding not in ("", "identity") and mode != "1":
+            return False
         if remaining is not None:
             return remaining > process_after
         return pages >= PROCESS_AFTER_PAGES

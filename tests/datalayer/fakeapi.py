@@ -6,6 +6,7 @@ it in the integration tests; this one lets the store logic be tested on exact, s
 """
 from __future__ import annotations
 
+import gzip
 import http.server
 import json
 import sys
@@ -46,6 +47,7 @@ class FakeApi:
         self.throttle: dict[str, int] = {}  # kind -> how many list pages answer 429 first
         self.expire_watch_once: set[str] = set()  # next watch of these kinds answers 410
         self.expire_continue_once: set[str] = set()  # next mid-list page of these kinds answers 410 (token expired)
+        self.gzip = False  # compress answers for clients that accept gzip
         self.fail_mid_list: dict[str, int] = {}  # kind -> the status every mid-list page answers
         self.compacted_rv = 0  # watches from an older resourceVersion get a 410 ERROR event
         self.requests: list[tuple[str, str]] = []
@@ -119,6 +121,9 @@ class FakeApi:
     def _send(self, h, code: int, body: dict | bytes, ctype="application/json"):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         h.send_response(code)
+        if self.gzip and "gzip" in (h.headers.get("Accept-Encoding") or ""):  # as kube-apiserver, when asked
+            data = gzip.compress(data, 1)
+            h.send_header("Content-Encoding", "gzip")
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()

@@ -63,13 +63,18 @@ def test_a_long_list_comes_from_a_child_with_the_same_records(conn, fake_api, ch
     assert len(_pages(fake_api)) == 24 and sum("continue=" not in p for p in _pages(fake_api)) == 2
 
 
-def test_short_lists_and_the_environment_switch_stay_in_the_thread(conn, fake_api, children, monkeypatch):
+def test_short_compressed_or_switched_off_lists_stay_in_the_thread(conn, fake_api, children, monkeypatch):
     _seed(fake_api, 250)
     assert len(list_kind(conn, "pods", **SMALL)[0]) == 250  # 150 remain after page 1: not worth a process
     _seed(fake_api, 1000, prefix="q")
-    monkeypatch.setenv("KUBEWATCH_LIST_PROCESS", "0")
+    fake_api.gzip = True  # a real API server's gzip pages: the thread keeps up, no second interpreter
     assert len(list_kind(conn, "pods", **SMALL)[0]) == 1250
     assert children == []
+    monkeypatch.setenv("KUBEWATCH_LIST_PROCESS", "1")  # ... unless asked for
+    assert len(list_kind(conn, "pods", **SMALL)[0]) == 1250 and len(children) == 1 and children[0].wait(5) == 0
+    fake_api.gzip = False
+    monkeypatch.setenv("KUBEWATCH_LIST_PROCESS", "0")
+    assert len(list_kind(conn, "pods", **SMALL)[0]) == 1250 and len(children) == 1
 
 
 def test_expired_token_and_throttling_in_the_child(conn, fake_api, children):
