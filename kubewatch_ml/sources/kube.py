@@ -292,6 +292,8 @@ class KubeConnection:
         self.close()
 
     def __repr__(self) -> str:  # never the token
+        if self.info is None:  # a list process's connection (list_child.py)
+            return f"KubeConnection({self._auth.host!r}, readonly={self.readonly})"
         return f"KubeConnection({self.info.server!r}, context={self.info.context!r}, readonly={self.readonly})"
 
 

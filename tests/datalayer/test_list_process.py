@@ -139,3 +139,16 @@ def test_over_tls_against_the_simulator(tmp_path, children):
             conn.close()
     assert len(children) == 1 and children[0].wait(5) == 0
     assert sorted(recs, key=lambda r: r.uid) == sorted(same, key=lambda r: r.uid) and len(recs) >= 400
+
+
+def test_the_list_process_connection_never_shows_its_token():
+    from kubewatch_ml.sources.kube import FixedCredentials, KubeConnection, _Auth
+
+    auth = _Auth(host="https://10.0.0.1:6443", verify=True, ca_file=None, cert_file=None, key_file=None,
+                 server_hostname=None, proxy=None)
+    conn = KubeConnection(FixedCredentials("Bearer s3cret-token"), None, readonly=True, auth=auth)
+    try:
+        assert repr(conn) == "KubeConnection('https://10.0.0.1:6443', readonly=True)"
+        assert conn.request_headers()["Authorization"] == "Bearer s3cret-token"
+    finally:
+        conn.close()
