@@ -196,14 +196,17 @@ def _read_frames(out: IO[bytes], put: Callable[[Any], None], cont: str) -> tuple
 def list_kind(conn: KubeConnection, kind: str, namespace: str | None = None,
               on_page: Callable[[list, int, int | None], None] | None = None,
               limit: int = PAGE_LIMIT, switch_interval: float | None = LIST_SWITCH_INTERVAL_S,
-              process_after: int | None = PROCESS_AFTER) -> tuple[list, str]:
+              process_after: int | None = -1) -> tuple[list, str]:
     """Paged list of one kind: (records, resourceVersion). Raises ApiError on a non-2xx page.
     The next page is fetched while this one is decoded (a fetcher thread reads only the page heads; past
-    `process_after` remaining objects a child process fetches the rest, None: never). on_page(records_of_
-    this_page, page_number, remainingItemCount or None) is called as each page is decoded. While it runs
-    the GIL switch interval is held at `switch_interval` (None: untouched; see switch_interval.py)."""
+    `process_after` remaining objects a child process fetches the rest; -1: PROCESS_AFTER, None: never).
+    on_page(records_of_this_page, page_number, remainingItemCount or None) is called as each page is
+    decoded. While it runs the GIL switch interval is held at `switch_interval` (None: untouched; see
+    switch_interval.py)."""
     codec = CODECS[kind]
     path = codec.path(namespace if codec.namespaced else None)
+    if process_after == -1:
+        process_after = PROCESS_AFTER
     pages: queue.Queue = queue.Queue(maxsize=2)
     cancel = threading.Event()
     child = _Child()

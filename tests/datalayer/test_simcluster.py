@@ -124,6 +124,14 @@ def test_cordon_through_the_api_reaches_the_store(sim):
         conn.close()
 
 
+def _freeze_then_compare(sim, store, conn):
+    sim._stop.set()  # freeze the clock (no public pause), then compare with a fresh list
+    time.sleep(0.5)
+    fresh = load_snapshot(conn, kinds=store.kinds)
+    assert _wait(lambda: _equal(store.snapshot(), fresh))
+    _same(store.snapshot(), fresh)
+
+
 def test_running_clock_churn(tmp_path):
     with SimCluster(seed=11, nodes=20, pods=300, speed=120.0, workdir=tmp_path) as s:
         conn = connect(KubeOptions(kubeconfig=s.kubeconfig_path))
@@ -132,11 +140,30 @@ def test_running_clock_churn(tmp_path):
             assert store.wait_synced(30)
             time.sleep(4)  # ~8 simulated minutes of dynamics while watching
             assert store.applied_events > 0
-            s._stop.set()  # freeze the clock (no public pause), then compare with a fresh list
-            time.sleep(0.5)
-            fresh = load_snapshot(conn, kinds=store.kinds)
-            assert _wait(lambda: _equal(store.snapshot(), fresh))
-            _same(store.snapshot(), fresh)
+            _freeze_then_compare(s, store, conn)
+        finally:
+            store.stop()
+            conn.close()
+
+
+def test_running_clock_churn_with_the_list_process(tmp_path, monkeypatch):
+    """The first pod list handed to a list process (after page 1) while the dynamics run: the store still ends
+    equal to a fresh list."""
+    from kubewatch_ml import paged_list
+
+    started = []
+    real_start = paged_list._Child.start
+    monkeypatch.setattr(paged_list, "PROCESS_AFTER", 50)
+    monkeypatch.setattr(paged_list._Child, "start", lambda self, *a: started.append(1) or real_start(self, *a))
+    with SimCluster(seed=11, nodes=20, pods=1200, speed=120.0, workdir=tmp_path) as s:
+        conn = connect(KubeOptions(kubeconfig=s.kubeconfig_path))
+        store = ClusterStore(conn, kinds=("pods", "nodes", "replicasets", "deployments"), watch_timeout=3).start()
+        try:
+            assert store.wait_synced(30)
+            assert started and store.progress()["pods"].pages >= 3
+            time.sleep(3)
+            assert store.applied_events > 0
+            _freeze_then_compare(s, store, conn)
         finally:
             store.stop()
             conn.close()
