@@ -7,6 +7,22 @@ from textual.widgets import Static
 from ..feed import FeedStatus
 from .render import Palette, clean, fmt_age
 
+# kubectl's short names for the long kind names: a status line naming two stale kinds must leave room for why
+SHORT_KIND = {"horizontalpodautoscalers": "hpa", "networkpolicies": "netpol", "poddisruptionbudgets": "pdb",
+              "resourcequotas": "quota", "limitranges": "limits", "deployments": "deploy", "statefulsets": "sts",
+              "replicasets": "rs", "daemonsets": "ds", "namespaces": "ns"}
+
+
+def _short(kind: str) -> str:
+    return SHORT_KIND.get(kind, kind)
+
+
+def _short_error(error: str) -> str:
+    """An API error that starts with its kind ("horizontalpodautoscalers: cannot reach ...") with the short name."""
+    kind, sep, rest = error.partition(": ")
+    return f"{_short(kind)}{sep}{rest}" if sep and kind in SHORT_KIND else error
+
+
 API_STYLE = {"connected": "ok", "static": "info", "replay": "info", "loading": "warning", "connecting": "warning",
              "degraded": "warning", "error": "critical"}
 
@@ -35,14 +51,14 @@ def status_text(status: FeedStatus, taken_at: float | None, now: float, pal: Pal
     stale = stale_kinds(status)
     if stale:  # kinds the API cannot refresh now: their rows are the last good read, said with its age
         oldest = min(stale.values())
-        names = ",".join(sorted(stale)[:2]) + (f" +{len(stale) - 2}" if len(stale) > 2 else "")
+        names = ",".join(_short(k) for k in sorted(stale)[:2]) + (f" +{len(stale) - 2}" if len(stale) > 2 else "")
         t.append(f" STALE {names} {fmt_age(max(0.0, now - oldest))}", style=f"bold {pal.critical}")
     missing = missing_kinds(status)
     if missing:  # never read: the views lack them (an empty list there is not a fact)
-        t.append(" MISSING " + ",".join(missing[:2]) + (f" +{len(missing) - 2}" if len(missing) > 2 else ""),
-                 style=f"bold {pal.critical}")
+        names = ",".join(_short(k) for k in missing[:2]) + (f" +{len(missing) - 2}" if len(missing) > 2 else "")
+        t.append(f" MISSING {names}", style=f"bold {pal.critical}")
     if status.api_error:
-        t.append(f" ({clean(status.api_error)[:90]})", style=pal.warning)
+        t.append(f" ({_short_error(clean(status.api_error))[:90]})", style=pal.warning)
     if taken_at is not None:
         age = max(0.0, now - taken_at)
         t.append(" │ ", style=pal.dim)

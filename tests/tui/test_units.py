@@ -311,3 +311,23 @@ def test_loading_screen_says_why_the_feed_is_not_coming():
                         api_error="the feed process was killed by SIGKILL: nothing in its log; restarting in 1s")
     assert "killed by SIGKILL" not in shown(fine)
     assert "the feed process was killed by SIGKILL: nothing in its log; restarting in 1s" in shown(failed)
+
+
+def test_status_line_names_stale_kinds_short_and_keeps_the_reason_in_160_columns():
+    """Two stale kinds with long names must not push the outage's reason off a 160-column status line."""
+    from kubewatch_ml.widgets.status import status_text
+
+    kinds = {k: KindState(k, complete=True, synced_at=NOW - 5, error="cannot reach")
+             for k in ("horizontalpodautoscalers", "networkpolicies", "poddisruptionbudgets")}
+    kinds["pods"] = KindState("pods", complete=True, synced_at=NOW)
+    kinds["limitranges"] = KindState("limitranges", error="never read")
+    st = FeedStatus(context="sim-viewer", api_state="degraded", kinds=kinds,
+                    api_error="horizontalpodautoscalers: cannot reach https://127.0.0.1:45751 (connection refused): "
+                              "is the cluster up? check --context")
+    line = status_text(st, NOW, NOW, Palette()).plain
+    assert " STALE hpa,netpol +1 5s " in line and " MISSING limits " in line, line
+    assert "(hpa: cannot reach https://127.0.0.1:45751 (connection refused)" in line, line
+    assert line.index("refused") < 150, line
+    unchanged = FeedStatus(context="c", api_state="degraded", api_error="pods: HTTP 500",
+                           kinds={"pods": KindState("pods", complete=True, synced_at=NOW - 120, error="HTTP 500")})
+    assert " STALE pods 2m " in status_text(unchanged, NOW, NOW, Palette()).plain  # short names keep theirs
