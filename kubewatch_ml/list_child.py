@@ -30,20 +30,9 @@ def _write(fd: int, kind: bytes, payload: bytes = b"") -> None:
         view = view[os.write(fd, view):]
 
 
-def _read_line(fd: int) -> bytes:
-    """The config line, read unbuffered (nothing of stdin is left in a buffer for watch_stdin to miss)."""
-    line = bytearray()
-    while not line.endswith(b"\n"):
-        b = os.read(fd, 1)
-        if not b:
-            break
-        line += b
-    return bytes(line)
-
-
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal is the parent's to handle
-    cfg = json.loads(_read_line(0))
+    cfg = json.loads(sys.stdin.buffer.readline())  # the parent writes this one line, then only closes stdin
     out = sys.stdout.fileno()
     try:
         fcntl.fcntl(out, F_SETPIPE_SZ, 1 << 20)
