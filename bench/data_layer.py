@@ -5,6 +5,7 @@
 
 One run measures, each in a fresh subprocess (wall time and peak RSS from wait4):
   (a) floor: plain paged GET (limit=500) of all pods and nodes, decoded into minimal msgspec structs
+  (a+) the same floor asking for gzip (the server compresses pages over 128 KiB, as kube-apiserver)
   (b) ClusterStore cold load to a complete store (pods + nodes; the same with every list in-process,
       KUBEWATCH_LIST_PROCESS=0; then all 15 kinds). Peak RSS of (b) is the most the dashboard process and its
       list process held at once (sampled every 10 ms), or the dashboard's own peak when that is more.
@@ -179,8 +180,9 @@ class _Lst(msgspec.Struct, gc=False):
 
 
 
-def child_floor(kubeconfig: str) -> dict:
-    """(a) plain paged GET of pods and nodes into minimal structs, on the same TLS/auth configuration."""
+def child_floor(kubeconfig: str, gzip: bool = False) -> dict:
+    """(a) plain paged GET of pods and nodes into minimal structs, on the same TLS/auth configuration. With
+    gzip, it asks for compressed pages (as kubectl and we do) and urllib3 inflates them."""
     import urllib3
     import yaml
 
@@ -198,7 +200,8 @@ def child_floor(kubeconfig: str) -> dict:
         while True:
             q = f"?limit=500" + (f"&continue={cont}" if cont else "")
             r = pool.request("GET", cluster["server"] + path + q,
-                             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+                             headers={"Authorization": f"Bearer {token}", "Accept": "application/json",
+                                      **({"Accept-Encoding": "gzip"} if gzip else {})})
             nbytes += len(r.data)
             lst = dec.decode(r.data)
             kept.extend(lst.items)
@@ -432,7 +435,7 @@ def main() -> None:
         return serve_simcluster(args.nodes, args.pods, args.serve_sim)
     if args.child:
         what, kc, *rest = args.child
-        res = {"floor": lambda: child_floor(kc), "warm": lambda: child_warm(kc), "store": lambda: child_store(kc, rest[0] if rest else "pods,nodes"),
+        res = {"floor": lambda: child_floor(kc), "floor-gzip": lambda: child_floor(kc, True), "warm": lambda: child_warm(kc), "store": lambda: child_store(kc, rest[0] if rest else "pods,nodes"),
                "watch": lambda: child_watch(kc, args.watch_seconds, args.rate)}[what]()
         print(json.dumps(res))
         return
@@ -455,6 +458,10 @@ def main() -> None:
                               f"cached {st['cached_snapshot_s'] * 1e6:.0f} us; RSS: the dashboard process alone {srss:.0f} "
                               f"MiB; with its list process (peak {st['list_process_hwm_mib']:.0f} MiB, CPU "
                               f"{st['list_process_cpu_s']:.1f} s) {st['sum_peak_mib']:.0f} MiB at most at once (sampled)"))
+        print(rows[-1], file=sys.stderr)
+        fz, fzw, fzrss, fznote = run_child(["--child", "floor-gzip", kc])
+        rows.append(("(a+) the floor asking for gzip pages", fzw, fzrss, fz and fz["seconds"],
+                     fznote or f"{fz['bytes'] / 1e9:.2f} GB JSON inflated"))
         print(rows[-1], file=sys.stderr)
         tt, tw, trss, tnote = run_child(["--child", "store", kc, "pods,nodes"], env={"KUBEWATCH_LIST_PROCESS": "0"})
         rows.append(("(b-) the same, every list in-process (KUBEWATCH_LIST_PROCESS=0)", tw, trss, tt and tt["seconds"],
@@ -489,7 +496,7 @@ def main() -> None:
         print(f"| {name} | {wall:.1f}{inner_s} | {rss:.0f} | {note} |")
     a, b, a2 = rows[0], rows[1], next(r for r in rows if r[0].startswith("(a2)"))
     print(f"\nRatios: store/floor wall {b[1] / a[1]:.2f}x (against a2 {b[1] / a2[1]:.2f}x), RSS (both processes) "
-          f"{b[2] / a[2]:.2f}x; in-process lists/store {rows[2][1] / b[1]:.2f}x", end="")
+          f"{b[2] / a[2]:.2f}x; in-process lists/store {rows[3][1] / b[1]:.2f}x", end="")
     kubectl_row = next((r for r in rows if r[0].startswith("(c)")), None)
     if kubectl_row and kubectl_row[4] == "ok":
         print(f"; kubectl/store wall {kubectl_row[1] / b[1]:.1f}x", end="")

@@ -48,6 +48,7 @@ def main() -> int:
     threading.Thread(target=watch_stdin, daemon=True).start()
     conn = KubeConnection(FixedCredentials(cfg["authorization"]), None, readonly=True,
                           timeout=float(cfg["timeout"]), auth=_Auth(**cfg["auth"]))
+    conn.ask_gzip = bool(cfg.get("gzip", conn.ask_gzip))  # the parent's choice (tests may ask a local server)
 
     def put(item) -> None:
         if item is None:

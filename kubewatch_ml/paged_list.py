@@ -127,7 +127,7 @@ class _Child:
     def start(self, conn: KubeConnection, path: str, limit: int, cont: str) -> subprocess.Popen | None:
         env = child_env()
         cfg = {"auth": asdict(conn._auth), "authorization": conn.request_headers().get("Authorization"),
-               "timeout": conn.timeout, "path": path, "limit": limit, "continue": cont}
+               "timeout": conn.timeout, "gzip": conn.ask_gzip, "path": path, "limit": limit, "continue": cont}
         with self.lock:
             if self.cancelled:
                 return None

@@ -48,6 +48,7 @@ class FakeApi:
         self.expire_watch_once: set[str] = set()  # next watch of these kinds answers 410
         self.expire_continue_once: set[str] = set()  # next mid-list page of these kinds answers 410 (token expired)
         self.gzip = False  # compress answers for clients that accept gzip
+        self.gzipped = 0  # answers sent compressed
         self.fail_mid_list: dict[str, int] = {}  # kind -> the status every mid-list page answers
         self.compacted_rv = 0  # watches from an older resourceVersion get a 410 ERROR event
         self.requests: list[tuple[str, str]] = []
@@ -124,6 +125,7 @@ class FakeApi:
         if self.gzip and "gzip" in (h.headers.get("Accept-Encoding") or ""):  # as kube-apiserver, when asked
             data = gzip.compress(data, 1)
             h.send_header("Content-Encoding", "gzip")
+            self.gzipped += 1
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()

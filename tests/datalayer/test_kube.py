@@ -196,6 +196,10 @@ def test_gzip_list_bodies_are_inflated(tmp_path):
     try:
         cfg = write_kubeconfig(tmp_path / "c", f"http://127.0.0.1:{srv.server_address[1]}", "t")
         c = connect(KubeOptions(kubeconfig=cfg))
+        assert not c.ask_gzip  # a server on this machine: compression would only cost CPU at both ends
+        assert c.get_json("/api/v1/pods", {"limit": 500})["metadata"]["resourceVersion"] == "5"
+        assert "gzip" not in seen["/api/v1/pods?limit=500"]  # (http.client says "identity")
+        c.ask_gzip = True  # what a remote server is asked
         assert c.get_json("/api/v1/pods", {"limit": 500})["metadata"]["resourceVersion"] == "5"
         assert "gzip" in seen["/api/v1/pods?limit=500"]
         c.close()
@@ -232,3 +236,14 @@ def test_stream_lines_survive_arbitrary_chunk_boundaries():
     raw = Raw()
     got = list(StreamResponse(200, {}, raw))
     assert got == lines + [b'{"type":"BOOKMARK"}'] and raw.closed
+
+
+def test_loopback_servers_are_recognised_without_dns():
+    from kubewatch_ml.sources.kube import is_loopback
+
+    for url in ("https://127.0.0.1:6443", "http://127.3.2.1", "https://[::1]:6443", "https://localhost:8443",
+                "https://api.localhost", "https://LOCALHOST"):
+        assert is_loopback(url), url
+    for url in ("https://10.0.0.1:6443", "https://[2001:db8::1]", "https://my-cluster.example.com",
+                "https://localhost.example.com", "https://1.2.3.4.nip.io", ""):
+        assert not is_loopback(url), url

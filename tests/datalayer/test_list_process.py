@@ -67,11 +67,14 @@ def test_short_compressed_or_switched_off_lists_stay_in_the_thread(conn, fake_ap
     _seed(fake_api, 250)
     assert len(list_kind(conn, "pods", **SMALL)[0]) == 250  # 150 remain after page 1: not worth a process
     _seed(fake_api, 1000, prefix="q")
-    fake_api.gzip = True  # a real API server's gzip pages: the thread keeps up, no second interpreter
+    conn.ask_gzip = True  # as a remote server is asked (not one on loopback) ...
+    fake_api.gzip = True  # ... it sends gzip pages: the thread keeps up, no second interpreter
     assert len(list_kind(conn, "pods", **SMALL)[0]) == 1250
     assert children == []
-    monkeypatch.setenv("KUBEWATCH_LIST_PROCESS", "1")  # ... unless asked for
+    assert fake_api.gzipped == 13
+    monkeypatch.setenv("KUBEWATCH_LIST_PROCESS", "1")  # ... unless asked for; the child asks for gzip too
     assert len(list_kind(conn, "pods", **SMALL)[0]) == 1250 and len(children) == 1 and children[0].wait(5) == 0
+    assert fake_api.gzipped == 26
     fake_api.gzip = False
     monkeypatch.setenv("KUBEWATCH_LIST_PROCESS", "0")
     assert len(list_kind(conn, "pods", **SMALL)[0]) == 1250 and len(children) == 1

@@ -416,3 +416,36 @@ def test_busy_port_is_one_clear_error_and_a_restart_keeps_the_ca(api, store):
         assert other.ca_file == ca and open(ca).read() == pem
     finally:
         other.stop()
+
+
+def test_large_answers_are_gzipped_for_clients_that_ask(api, store):
+    """As kube-apiserver: an object answer over 128 KiB goes out gzip (level 1) when Accept-Encoding names gzip;
+    a small one, a client that does not ask, and one that refuses (q=0) get plain JSON; a watch never."""
+    import gzip
+
+    for i in range(300):
+        store.create("events", {"metadata": {"namespace": "ml-prod", "name": f"big-{i:03d}"},
+                                "involvedObject": {"kind": "Pod", "namespace": "ml-prod", "name": f"p-{i}"},
+                                "reason": "Filler", "message": "x" * 600, "type": "Normal"})
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=30)
+
+    def get(path: str, enc: str | None):
+        conn.request("GET", path, headers={"Authorization": f"Bearer {ADMIN}", **({"Accept-Encoding": enc} if enc else {})})
+        r = conn.getresponse()
+        return r, r.read()
+
+    plain_r, plain = get("/api/v1/events", None)
+    assert plain_r.getheader("Content-Encoding") is None and len(plain) > 128 * 1024
+    for enc in ("gzip", "deflate, gzip;q=0.8"):
+        r, body = get("/api/v1/events", enc)  # same keep-alive connection: Content-Length frames the gzip body
+        assert r.getheader("Content-Encoding") == "gzip" and r.getheader("Vary") == "Accept-Encoding"
+        assert int(r.getheader("Content-Length")) == len(body) < len(plain) // 5
+        assert json.loads(gzip.decompress(body)) == json.loads(plain)
+    r, body = get("/api/v1/events", "gzip;q=0")
+    assert r.getheader("Content-Encoding") is None and json.loads(body) == json.loads(plain)
+    r, body = get("/api/v1/events?limit=10", "gzip")  # under the threshold
+    assert r.getheader("Content-Encoding") is None and len(json.loads(body)["items"]) == 10
+    r, body = get("/api/v1/events?watch=1&timeoutSeconds=1", "gzip")  # a watch stream: never compressed
+    assert r.getheader("Content-Encoding") is None and r.getheader("Transfer-Encoding") == "chunked"
+    assert len([json.loads(line) for line in body.splitlines() if line.strip()]) >= 300
+    conn.close()

@@ -196,3 +196,19 @@ def test_logs_follow_the_container_state(kubectl):
     assert len(out) == 1 and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO  \d+ requests in the last 30s", out[0])
     p = kubectl.run("logs", "-n", "ml-prod", "web-7d4b9c-x0k2p", "--previous", check=False)
     assert p.returncode != 0 and 'previous terminated container "main" in pod "web-7d4b9c-x0k2p" not found' in p.stderr
+
+
+def test_large_lists_arrive_gzipped_and_kubectl_reads_them(kubectl, tls_api, store):
+    """kubectl asks for gzip; the simulator compresses answers over 128 KiB as kube-apiserver does: the Table,
+    the plain list and the paged list all read back whole."""
+    for i in range(300):
+        store.create("events", {"metadata": {"namespace": "ml-prod", "name": f"big-{i:03d}"},
+                                "involvedObject": {"kind": "Pod", "namespace": "ml-prod", "name": f"p-{i}"},
+                                "reason": "Filler", "message": "m" * 600, "type": "Normal"})
+    before = tls_api.stats["gzip"]
+    table = kubectl.run("get", "events", "-n", "ml-prod", "--chunk-size=0").stdout
+    assert sum("Filler" in line for line in table.splitlines()) == 300
+    import json
+    doc = json.loads(kubectl.run("get", "events", "-n", "ml-prod", "-o", "json", "--chunk-size=250").stdout)
+    assert sum(e["reason"] == "Filler" for e in doc["items"]) == 300
+    assert tls_api.stats["gzip"] - before >= 2  # the whole Table and the first 250-event page went out gzip
